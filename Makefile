@@ -1,0 +1,32 @@
+# The README's two commands: `make demo` and `make test`. Each creates .venv when it is missing.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+# torch and torchvision that import together on this kind of machine (x86_64, Python 3.11);
+# override with `make TORCH_SPEC="torch torchvision" test` elsewhere.
+TORCH_SPEC ?= torch==2.14.1 torchvision==0.29.1
+
+.PHONY: install demo test test-all clean
+
+$(BIN)/mouse-rsa: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade "pip<26" "setuptools<80" wheel
+	$(BIN)/pip install -q $(TORCH_SPEC)
+	$(BIN)/pip install -q -e ".[dev]"
+	touch $(BIN)/mouse-rsa
+
+install: $(BIN)/mouse-rsa
+
+demo: install
+	$(BIN)/mouse-rsa dataset info demo
+	$(BIN)/mouse-rsa benchmark --model mobilenet_v2 --dataset demo --method all
+	$(BIN)/mouse-rsa leaderboard results
+
+test: install
+	$(BIN)/python -m pytest -q
+
+test-all: install
+	$(BIN)/python -m pytest -q -m "slow or not slow"
+
+clean:
+	rm -rf $(VENV) build *.egg-info

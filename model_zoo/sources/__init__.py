@@ -1,0 +1,1 @@
+"""Builders, one module per source of models. Each exposes ``names()`` and ``build(...)``."""

@@ -1,0 +1,65 @@
+"""torchvision's classification zoo: pretrained weights through torchvision's own cache (TORCH_HOME)."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from urllib.parse import urlparse
+
+import torch
+import torchvision
+from torchvision.models import get_model, get_model_weights
+
+from mouse_rsa.errors import WeightsUnavailable
+
+from ..weights import load_into, read_state_dict
+from .built import IMAGENET_MEAN, IMAGENET_STD, Built
+
+# Builders whose pretrained form differs from the default constructor (torchvision sets these when
+# weights are given); a local weights file needs the same constructor arguments.
+_PRETRAINED_KWARGS = {
+    "inception_v3": {"transform_input": True, "aux_logits": True, "init_weights": False},
+    "googlenet": {"transform_input": True, "aux_logits": True, "init_weights": False},
+}
+_RANDOM_KWARGS = {"inception_v3": {"init_weights": True}, "googlenet": {"init_weights": True}}
+
+
+def names() -> list[str]:
+    return sorted(torchvision.models.list_models(module=torchvision.models))
+
+
+def pretrained_weights(name: str, tag: str | None = None):
+    """The weights enum entry used for ``pretrained``: ``tag`` (e.g. IMAGENET1K_V1) or DEFAULT."""
+    enum = get_model_weights(name)
+    return enum[tag] if tag and tag in enum.__members__ else enum.DEFAULT
+
+
+def cached_file(weights) -> Path:
+    """Where torch.hub keeps (or would keep) this checkpoint."""
+    return Path(torch.hub.get_dir()) / "checkpoints" / os.path.basename(urlparse(weights.url).path)
+
+
+def build(name: str, weights: str, seed: int, weights_file: str | None = None, tag: str | None = None) -> Built:
+    if weights == "random":
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            module = get_model(name, weights=None, **_RANDOM_KWARGS.get(name, {}))
+        size = pretrained_weights(name, tag).transforms().crop_size[0]
+        return Built(module.eval(), size, IMAGENET_MEAN, IMAGENET_STD, f"seed {seed}")
+    w = pretrained_weights(name, tag)
+    transforms = w.transforms()
+    size, mean, std = transforms.crop_size[0], tuple(transforms.mean), tuple(transforms.std)
+    if weights_file:
+        kwargs = dict(_PRETRAINED_KWARGS.get(name, {}), num_classes=len(w.meta["categories"]))
+        module = get_model(name, weights=None, **kwargs)
+        load_into(module, read_state_dict(weights_file), name, str(weights_file))
+        return Built(module.eval(), size, mean, std, str(weights_file))
+    target = cached_file(w)
+    try:
+        module = get_model(name, weights=w)
+    except Exception as err:  # urllib/requests/OSError offline, RuntimeError for a corrupt file
+        what = "is corrupt (delete it)" if target.exists() else "is not cached and could not be downloaded"
+        raise WeightsUnavailable(
+            f"{name}: pretrained weights {target} {what} ({type(err).__name__}); "
+            f"connect once to fill the cache (TORCH_HOME) or pass --weights-file PATH"
+        ) from err
+    return Built(module.eval(), size, mean, std, w.url)

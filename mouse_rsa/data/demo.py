@@ -1,0 +1,130 @@
+"""The offline demo dataset: natural-image crops and simulated cells with a known generative model.
+
+Stimuli: 118 grayscale crops (96 × 120 px, the Allen scenes' aspect ratio) cut at seeded random
+positions and scales from the photographs scikit-image ships (astronaut, camera, coffee, ...).
+
+Cells: the 21 area × layer sites of the Allen data (VISp, VISl, VISpm with L2/3–L6; VISal, VISam,
+VISrl with L2/3–L5), 45–74 cells each. Every site reads out one known feature space F
+(``GROUND_TRUTH``): a cell's drive over stimuli is a random Gaussian linear readout of F's
+(pattern-centred) features, i.e. a draw from N(0, G) with G the Gram matrix mouse_rsa.features
+computes for that layer, and the trial-averaged response is that drive times a gain a ∈ [0.5, 2]
+(dF/F-like: zero baseline, positive and negative deflections). The readout is linear on purpose:
+the site's RDM then converges to the feature space's RDM as cells are added, so the only gaps
+between ground truth and data are the finite sample of cells and the trial noise. (A rectifying
+readout with cell-specific baselines puts a fixed cell profile into every stimulus pattern, which
+caps the RDM match near r = 0.2 even for noiseless cells.)
+Single trials add Gaussian noise whose variance sets the cell's full 50-trial reliability to a
+target ρ drawn uniformly from [0.45, 0.97] (noise var = 50 · signal var · (1/ρ − 1)), so split-half
+reliabilities straddle the 0.75 threshold; ρ is kept in the cell table as ``true_reliability``.
+0.5 % of trials are missing (NaN). The ground truth travels in ``metadata['ground_truth']``.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..cache import cache_dir
+from .dataset import NeuralDataset, load, save
+
+VERSION = 2
+SEED = 0
+N_STIMULI = 118
+N_TRIALS = 50
+SHAPE = (96, 120)
+PHOTOS = ("astronaut", "brick", "camera", "chelsea", "clock", "coffee", "coins", "grass", "gravel",
+          "hubble_deep_field", "immunohistochemistry", "moon", "retina", "rocket", "stereo_motorcycle")
+SITES = [(a, layer) for a in ("VISp", "VISl", "VISpm") for layer in ("L2/3", "L4", "L5", "L6")] + \
+        [(a, layer) for a in ("VISal", "VISam", "VISrl") for layer in ("L2/3", "L4", "L5")]
+# feature spaces: (model, weights, seed, layer)
+GABOR = ("gabor", "fixed", 0, "energy")
+EARLY = ("mobilenet_v2", "random", 0, "features.3")
+LATE = ("mobilenet_v2", "random", 0, "features.13")
+GROUND_TRUTH = {"VISp": GABOR, "VISl": EARLY, "VISal": EARLY, "VISrl": EARLY, "VISpm": LATE, "VISam": LATE}
+LAYER_DEPTH = {"L2/3": 175.0, "L4": 275.0, "L5": 375.0, "L6": 550.0}
+LAYER_CRE = {"L2/3": "Cux2-CreERT2", "L4": "Rorb-IRES2-Cre", "L5": "Rbp4-Cre_KL100", "L6": "Ntsr1-Cre_GN220"}
+MISSING_FRACTION = 0.005
+
+
+def demo_path():
+    return cache_dir("datasets", f"demo-v{VERSION}.h5")
+
+
+def load_demo() -> NeuralDataset:
+    """The demo dataset, built on first use (a few seconds) and cached."""
+    path = demo_path()
+    if path.exists():
+        return load(path)
+    ds = build_demo()
+    save(ds, path)
+    return ds
+
+
+def demo_stimuli(rng: np.random.Generator) -> np.ndarray:
+    from skimage import data as skdata
+    from skimage.color import rgb2gray
+    from skimage.transform import resize
+
+    images = []
+    for name in PHOTOS:
+        img = getattr(skdata, name)()
+        img = img[0] if isinstance(img, tuple) else img
+        images.append(rgb2gray(img[..., :3]) if img.ndim == 3 else img / 255.0)
+    aspect = SHAPE[1] / SHAPE[0]
+    crops = np.empty((N_STIMULI, *SHAPE), dtype=np.uint8)
+    for i in range(N_STIMULI):
+        img = images[i % len(images)]
+        h = int(min(img.shape[0], img.shape[1] / aspect) * rng.uniform(0.35, 0.95))
+        w = int(h * aspect)
+        y, x = rng.integers(0, img.shape[0] - h + 1), rng.integers(0, img.shape[1] - w + 1)
+        crop = resize(img[y:y + h, x:x + w], SHAPE, anti_aliasing=True)
+        crops[i] = np.clip(np.round(crop * 255), 0, 255).astype(np.uint8)
+    return crops[rng.permutation(N_STIMULI)]
+
+
+def feature_grams(spaces, stimuli: np.ndarray) -> dict:
+    """The Gram matrix (stimuli × stimuli) of each ground-truth feature space, one pass per model."""
+    import model_zoo
+
+    from ..features import extract
+
+    grams = {}
+    for model_name, weights, seed in sorted({s[:3] for s in spaces}):
+        layers = sorted({s[3] for s in spaces if s[:3] == (model_name, weights, seed)})
+        model = model_zoo.create(model_name, weights=weights, seed=seed)
+        result = extract(model, stimuli, layers=layers, seed=seed, progress=False)
+        for name, gram in zip(result.names, result.gram):
+            grams[(model_name, weights, seed, name)] = gram
+    return grams
+
+
+def build_demo() -> NeuralDataset:
+    rng = np.random.default_rng(SEED)
+    stimuli = demo_stimuli(rng)
+    spaces = feature_grams(set(GROUND_TRUTH.values()), stimuli)
+    roots = {}
+    for space, gram in spaces.items():
+        vals, vecs = np.linalg.eigh(gram)
+        roots[space] = vecs * np.sqrt(np.clip(vals, 0, None))
+    responses, blanks, rows, truth = [], [], [], {}
+    for s, (area, layer) in enumerate(SITES):
+        space = GROUND_TRUTH[area]
+        n = int(rng.integers(45, 75))
+        drive = (roots[space] @ rng.standard_normal((N_STIMULI, n))).T
+        drive /= drive.std(axis=1, keepdims=True)
+        mean = rng.uniform(0.5, 2.0, (n, 1)) * drive
+        rho = rng.uniform(0.45, 0.97, n)
+        noise_sd = np.sqrt(N_TRIALS * mean.var(axis=1) * (1.0 / rho - 1.0))
+        trials = mean[:, None, :] + noise_sd[:, None, None] * rng.standard_normal((n, N_TRIALS, N_STIMULI))
+        trials[rng.random(trials.shape) < MISSING_FRACTION] = np.nan
+        responses.append(trials.astype(np.float32))
+        blanks.append((noise_sd[:, None] * rng.standard_normal((n, N_TRIALS))).astype(np.float32))
+        for c in range(n):
+            rows.append({"cell_id": 100000 + len(rows), "experiment_id": 5000 + s, "area": area,
+                         "imaging_depth_um": LAYER_DEPTH[layer], "cortical_layer": layer,
+                         "cre_line": LAYER_CRE[layer], "true_reliability": rho[c]})
+        truth[f"{area}_{layer.replace('/', '')}"] = dict(zip(("model", "weights", "seed", "layer"), space))
+    metadata = {"source": "demo", "version": VERSION, "seed": SEED, "photos": list(PHOTOS),
+                "ground_truth": truth, "n_trials": N_TRIALS,
+                "description": "simulated cells reading out known feature spaces; see mouse_rsa.data.demo"}
+    return NeuralDataset("demo", stimuli, np.arange(N_STIMULI), np.concatenate(responses),
+                         pd.DataFrame(rows), np.concatenate(blanks), metadata)

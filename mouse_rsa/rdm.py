@@ -1,0 +1,56 @@
+"""Representational dissimilarity matrices (RDMs) and their comparison.
+
+Definitions follow rsatoolbox where they overlap: an RDM is 1 - Pearson correlation between the
+response patterns of two stimuli (rsatoolbox's ``method='correlation'``); RDMs are compared on their
+upper triangles (``rsatoolbox.rdm.compare`` with ``'corr'`` or ``'spearman'``).
+"""
+from __future__ import annotations
+
+import numpy as np
+from scipy import stats
+
+
+def rdm(patterns: np.ndarray) -> np.ndarray:
+    """Correlation-distance RDM of ``patterns`` (stimuli × units): 1 - Pearson r between rows, float64.
+
+    A stimulus whose pattern is constant across units has no defined correlation; its row and
+    column are NaN so callers can detect it (see ``has_constant_patterns``).
+    """
+    x = np.asarray(patterns, dtype=np.float64)
+    x = x - x.mean(axis=1, keepdims=True)
+    norms = np.sqrt(np.einsum("ij,ij->i", x, x))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        x = x / norms[:, None]
+    corr = x @ x.T
+    np.fill_diagonal(corr, 1.0)
+    return np.clip(1.0 - corr, 0.0, 2.0)
+
+
+def upper(matrix: np.ndarray) -> np.ndarray:
+    """Upper triangle (k=1) of a square matrix as a vector, in row-major order."""
+    i, j = np.triu_indices(matrix.shape[0], k=1)
+    return matrix[i, j]
+
+
+def compare(a: np.ndarray, b: np.ndarray, method: str = "pearson") -> float:
+    """Pearson or Spearman correlation between two RDMs' upper triangles (or two vectors)."""
+    va = upper(a) if a.ndim == 2 else a
+    vb = upper(b) if b.ndim == 2 else b
+    if method == "spearman":
+        va, vb = stats.rankdata(va), stats.rankdata(vb)
+    elif method != "pearson":
+        raise ValueError(f"unknown RDM comparison {method!r}; use 'pearson' or 'spearman'")
+    return float(pearson_columns(va[:, None], vb[:, None])[0])
+
+
+def pearson_columns(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Pearson r between matching columns of ``a`` and ``b`` (n × k each); NaN where one is constant."""
+    a = a - a.mean(axis=0)
+    b = b - b.mean(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return (a * b).sum(axis=0) / np.sqrt((a * a).sum(axis=0) * (b * b).sum(axis=0))
+
+
+def has_constant_patterns(rdm_matrix: np.ndarray) -> bool:
+    """True when some stimulus had a constant pattern, which leaves NaN in the RDM."""
+    return bool(np.isnan(rdm_matrix).any())

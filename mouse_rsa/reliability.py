@@ -1,0 +1,139 @@
+"""How reliable are single cells and neural-site RDMs: split-half, oracle, RDM noise ceiling.
+
+All functions take single-trial responses shaped cells × trials × stimuli (NaN = missing trial)
+and a seed for the random trial splits; the same seed gives the same numbers.
+"""
+from __future__ import annotations
+
+import contextlib
+import warnings
+
+import numpy as np
+
+from .rdm import rdm, upper
+
+DEFAULT_THRESHOLD = 0.75  # seed 001: cells with split-half reliability >= 0.75
+DEFAULT_SPLITS = 10
+_CHUNK = 1024  # cells per block, bounds temporary memory on the 60k-cell Allen data
+
+
+def spearman_brown(r, factor: float = 2.0):
+    """Reliability of a measure ``factor`` times as long as one with reliability ``r``."""
+    r = np.asarray(r, dtype=np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return factor * r / (1.0 + (factor - 1.0) * r)
+
+
+def _row_pearson(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Pearson r per row of a and b (rows × stimuli), ignoring stimuli where either is NaN."""
+    mask = np.isfinite(a) & np.isfinite(b)
+    n = mask.sum(axis=1)
+    a = np.where(mask, a, 0.0)
+    b = np.where(mask, b, 0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ma = a.sum(axis=1) / n
+        mb = b.sum(axis=1) / n
+        da = np.where(mask, a - ma[:, None], 0.0)
+        db = np.where(mask, b - mb[:, None], 0.0)
+        return (da * db).sum(axis=1) / np.sqrt((da * da).sum(axis=1) * (db * db).sum(axis=1))
+
+
+def _trial_splits(n_trials: int, n_stimuli: int, n_splits: int, seed: int) -> list[np.ndarray]:
+    """Per split, an independent random order of the trials of each stimulus (trials × stimuli)."""
+    rng = np.random.default_rng(seed)
+    return [np.argsort(rng.random((n_trials, n_stimuli)), axis=0) for _ in range(n_splits)]
+
+
+def _half_means(block: np.ndarray, order: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    shuffled = np.take_along_axis(block, order[None], axis=1)
+    half = block.shape[1] // 2
+    with _quiet_nanmean():
+        return (np.nanmean(shuffled[:, :half], axis=1, dtype=np.float64),
+                np.nanmean(shuffled[:, half:], axis=1, dtype=np.float64))
+
+
+def split_half_reliability(responses: np.ndarray, n_splits: int = DEFAULT_SPLITS, seed: int = 0) -> np.ndarray:
+    """Per-cell split-half reliability, Spearman–Brown corrected, averaged over ``n_splits`` splits.
+
+    For each split the trials of every stimulus are divided at random into two halves; the cell's
+    two half-averaged tuning curves over stimuli are correlated (Pearson) and the correlation is
+    stepped up to full length with Spearman–Brown. A cell that is constant gets NaN.
+    """
+    responses = _check_responses(responses)
+    n_cells, n_trials, n_stimuli = responses.shape
+    splits = _trial_splits(n_trials, n_stimuli, n_splits, seed)
+    out = np.empty(n_cells)
+    for start in range(0, n_cells, _CHUNK):
+        block = responses[start:start + _CHUNK]
+        out[start:start + _CHUNK] = np.mean(
+            [spearman_brown(_row_pearson(*_half_means(block, order))) for order in splits], axis=0)
+    return out
+
+
+def oracle_correlation(responses: np.ndarray) -> np.ndarray:
+    """Leave-one-trial-out (jackknife) oracle per cell, as in Lurz et al. (seed 004).
+
+    Correlation, pooled over all trials and stimuli, between each single-trial response and the mean
+    of the other trials of the same stimulus.
+    """
+    responses = _check_responses(responses)
+    out = np.empty(responses.shape[0])
+    for start in range(0, responses.shape[0], _CHUNK):
+        x = responses[start:start + _CHUNK].astype(np.float64)
+        valid = np.isfinite(x)
+        counts = valid.sum(axis=1, keepdims=True)
+        totals = np.where(valid, x, 0.0).sum(axis=1, keepdims=True)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            loo = (totals - x) / (counts - 1)
+        n = x.shape[0]
+        out[start:start + n] = _row_pearson(x.reshape(n, -1), np.where(valid, loo, np.nan).reshape(n, -1))
+    return out
+
+
+def select_reliable(reliability: np.ndarray, threshold: float = DEFAULT_THRESHOLD) -> np.ndarray:
+    """Boolean mask of cells at or above ``threshold`` (NaN counts as unreliable)."""
+    reliability = np.asarray(reliability, dtype=np.float64)
+    return np.nan_to_num(reliability, nan=-np.inf) >= threshold
+
+
+def rdm_split_half_reliability(responses: np.ndarray, n_splits: int = DEFAULT_SPLITS, seed: int = 0) -> float:
+    """Noise ceiling of a site's RDM: split-half reliability of the RDM, Spearman–Brown corrected.
+
+    For each split, an RDM is built from each half's trial-averaged population responses and the two
+    upper triangles are correlated (Pearson). The mean stepped-up correlation over splits estimates
+    the highest r² a model RDM can reach against the full-data RDM.
+    """
+    responses = _check_responses(responses)
+    _, n_trials, n_stimuli = responses.shape
+    values = []
+    for order in _trial_splits(n_trials, n_stimuli, n_splits, seed):
+        a, b = _half_means(responses, order)
+        r = np.corrcoef(upper(rdm(fill_missing(a).T)), upper(rdm(fill_missing(b).T)))[0, 1]
+        values.append(spearman_brown(r))
+    return float(np.mean(values))
+
+
+def fill_missing(means: np.ndarray) -> np.ndarray:
+    """Replace NaN trial means (every trial of a stimulus missing) by the cell's mean over stimuli."""
+    if not np.isnan(means).any():
+        return means
+    with _quiet_nanmean():
+        fill = np.nanmean(means, axis=1, keepdims=True)
+    return np.where(np.isnan(means), np.nan_to_num(fill), means)
+
+
+def _check_responses(responses: np.ndarray) -> np.ndarray:
+    responses = np.asarray(responses)
+    if responses.ndim != 3:
+        raise ValueError(f"responses must be cells × trials × stimuli, got shape {responses.shape}")
+    if responses.shape[1] < 2:
+        raise ValueError("reliability needs at least 2 trials per stimulus")
+    return responses
+
+
+@contextlib.contextmanager
+def _quiet_nanmean():
+    """Silence numpy's 'Mean of empty slice' warning: an all-missing slice is expected to give NaN."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        yield

@@ -1,0 +1,99 @@
+"""Neural sites: reliable cells grouped by (area, cortical layer), with their RDMs and noise ceilings.
+
+A site is named ``<area>_<layer>`` with the slash dropped from L2/3, e.g. ``VISp_L23``, ``VISal_L4``;
+the same keys name the RDMs in a ``--neural-rdms`` file.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from . import reliability as rel
+from .data.dataset import AREAS, CORTICAL_LAYERS, NeuralDataset
+from .errors import InvalidInput
+from .rdm import rdm
+
+DEFAULT_MIN_CELLS = 10
+
+
+def site_key(area: str, cortical_layer: str) -> str:
+    return f"{area}_{cortical_layer.replace('/', '')}"
+
+
+def parse_site_key(key: str) -> tuple[str, str]:
+    """``'VISp_L23'`` → ``('VISp', 'L2/3')``; InvalidInput for anything else."""
+    layers = {layer.replace("/", ""): layer for layer in CORTICAL_LAYERS}
+    area, _, layer = key.partition("_")
+    if area not in AREAS or layer not in layers:
+        raise InvalidInput(
+            f"unknown site key {key!r}; use <area>_<layer> with area in {list(AREAS)} "
+            f"and layer in {list(layers)}, e.g. VISp_L23"
+        )
+    return area, layers[layer]
+
+
+@dataclass
+class SiteRDM:
+    """One neural site's target: its RDM over stimuli and the RDM's split-half noise ceiling."""
+
+    area: str
+    cortical_layer: str
+    n_cells: int
+    rdm: np.ndarray
+    ceiling: float = float("nan")
+
+    @property
+    def key(self) -> str:
+        return site_key(self.area, self.cortical_layer)
+
+
+@dataclass
+class SiteSelection:
+    """Result of reliable-cell selection: per-cell reliability, kept sites and dropped sites."""
+
+    reliability: np.ndarray
+    reliable: np.ndarray
+    sites: list[SiteRDM]
+    cell_index: dict[str, np.ndarray]
+    dropped: pd.DataFrame
+    threshold: float
+    min_cells: int
+    n_splits: int
+    seed: int
+
+
+def select_sites(
+    ds: NeuralDataset,
+    threshold: float = rel.DEFAULT_THRESHOLD,
+    min_cells: int = DEFAULT_MIN_CELLS,
+    n_splits: int = rel.DEFAULT_SPLITS,
+    seed: int = 0,
+) -> SiteSelection:
+    """Split-half reliability per cell, reliable cells grouped into sites, RDM and ceiling per site.
+
+    Sites with fewer than ``min_cells`` reliable cells are dropped and listed in ``dropped``.
+    Sites are ordered by area (VISp, VISl, VISal, VISpm, VISam, VISrl) then cortical layer.
+    """
+    reliability = rel.split_half_reliability(ds.responses, n_splits=n_splits, seed=seed)
+    reliable = rel.select_reliable(reliability, threshold)
+    means = rel.fill_missing(ds.trial_means())
+    sites, index, dropped = [], {}, []
+    for area in AREAS:
+        for layer in CORTICAL_LAYERS:
+            in_site = (ds.cells["area"].to_numpy() == area) & (ds.cells["cortical_layer"].to_numpy() == layer)
+            cells = np.flatnonzero(in_site & reliable)
+            if not in_site.any():
+                continue
+            if len(cells) < min_cells:
+                dropped.append({"area": area, "cortical_layer": layer, "n_cells": int(in_site.sum()),
+                                "n_reliable": len(cells)})
+                continue
+            ceiling = rel.rdm_split_half_reliability(ds.responses[cells], n_splits=n_splits, seed=seed)
+            site = SiteRDM(area, layer, len(cells), rdm(means[cells].T), ceiling)
+            sites.append(site)
+            index[site.key] = cells
+    return SiteSelection(reliability, reliable, sites, index,
+                         pd.DataFrame(dropped, columns=["area", "cortical_layer", "n_cells", "n_reliable"]),
+                         threshold, min_cells, n_splits, seed)
