@@ -124,7 +124,6 @@ def benchmark(
             if len(kinds) == 1:
                 raise
             unavailable.append(str(err))
-            log.warning("%s", err)
             continue
         grams = usable_layers(cached_extract(zoo, targets.stimuli, layers, batch_size, device, max_dim, seed,
                                              progress, use_cache), info.name)

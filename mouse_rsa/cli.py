@@ -80,7 +80,7 @@ def _cmd_benchmark(args) -> None:
         min_cells=args.min_cells, use_cache=not args.no_cache, progress=not args.quiet,
     )
     for line in result.unavailable:
-        print(f"skipped: {line}")
+        print(f"mouse-rsa: skipped {line}", file=sys.stderr)
     s = result.scores
     table = s.pivot_table(index="site", columns=["method", "weights"], values="score", sort=False)
     print(table.round(3).to_string())

@@ -34,7 +34,7 @@ import torch
 from tqdm.auto import tqdm
 
 import model_zoo
-from model_zoo import LayerTap
+from model_zoo.layers import LayerTap
 
 from .cache import atomic_path, cache_dir, sha256_arrays
 from .errors import InvalidInput

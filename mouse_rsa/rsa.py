@@ -70,19 +70,21 @@ def cross_validated_nnls(layer_vectors: np.ndarray, site_vector: np.ndarray, n_s
     for repeat, folds in enumerate(partitions):
         total = np.zeros(len(site_vector))
         count = np.zeros(len(site_vector))
+        any_weight = False
         for fold, test in enumerate(folds):
             held = np.zeros(n_stimuli, dtype=bool)
             held[test] = True
             touches = held[i] | held[j]
             w, b = nnls_fit(layer_vectors[~touches], site_vector[~touches])
+            any_weight |= bool(np.any(w > 0))
             total[touches] += layer_vectors[touches] @ w + b
             count[touches] += 1
             rows += [(repeat, fold, name, float(v)) for name, v in zip(layer_names, w)]
             rows.append((repeat, fold, "intercept", b))
         predicted = total / count
         r = pearson_columns(predicted[:, None], site_vector[:, None])[0]
-        # all weights zero in every fold: a flat prediction carries no RDM structure, so r = 0
-        scores.append(float(r) if np.isfinite(r) else 0.0)
+        # no layer got weight in any fold: the prediction is fold intercepts only, no model structure
+        scores.append(float(r) if any_weight and np.isfinite(r) else 0.0)
         if first is None:
             first = predicted
     weights = pd.DataFrame(rows, columns=["repeat", "fold", "regressor", "weight"])

@@ -1,0 +1,55 @@
+"""Shared fixtures. Every test runs offline with private caches (no user cache is read or written)."""
+from __future__ import annotations
+
+import os
+
+import pytest
+
+
+@pytest.fixture(scope="session", autouse=True)
+def private_caches(tmp_path_factory):
+    root = tmp_path_factory.mktemp("caches")
+    saved = {k: os.environ.get(k) for k in ("MOUSE_RSA_CACHE", "TORCH_HOME", "HF_HOME", "HF_HUB_CACHE")}
+    os.environ["MOUSE_RSA_CACHE"] = str(root / "mouse-rsa")
+    os.environ["TORCH_HOME"] = str(root / "torch")
+    os.environ["HF_HOME"] = str(root / "hf")
+    os.environ.pop("HF_HUB_CACHE", None)
+    yield root
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+
+
+@pytest.fixture(scope="session")
+def demo():
+    """The demo dataset (built once per test session into the private cache)."""
+    from mouse_rsa.data import load_dataset
+
+    return load_dataset("demo")
+
+
+@pytest.fixture
+def no_download(monkeypatch):
+    """Make every torch.hub download fail as it does without a network."""
+    import urllib.error
+
+    import torch.hub
+
+    def refuse(url, *args, **kwargs):
+        raise urllib.error.URLError("no network (test)")
+
+    monkeypatch.setattr(torch.hub, "download_url_to_file", refuse)
+
+
+@pytest.fixture(scope="session")
+def demo_scores(demo):
+    """RSA and encoding scores on the demo for the models that generated it and one mismatched space."""
+    import pandas as pd
+
+    from mouse_rsa import benchmark
+
+    runs = [benchmark(name, weights=w, dataset=demo, method="all", out=None, progress=False)
+            for name, w in (("mobilenet_v2", "random"), ("gabor", "fixed"), ("pixels", "fixed"))]
+    return pd.concat([r.scores for r in runs], ignore_index=True)

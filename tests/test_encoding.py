@@ -1,0 +1,87 @@
+import numpy as np
+import pytest
+from sklearn.linear_model import RidgeCV
+
+from mouse_rsa import encoding
+from mouse_rsa.features import LayerGrams
+from mouse_rsa.rsa import stimulus_folds
+
+
+def _grams_from_features(*layers):
+    gram, means = [], []
+    for x in layers:
+        m = x.mean(axis=1)
+        c = x - m[:, None]
+        gram.append(c @ c.T)
+        means.append(m)
+    n = len(layers)
+    return LayerGrams([f"l{i}" for i in range(n)], np.stack(gram), np.stack(means),
+                      np.array([x.shape[1] for x in layers]), np.zeros(n, bool))
+
+
+def test_one_fold_matches_sklearn_ridgecv_per_target():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(118, 300))
+    y = x @ rng.normal(size=(300, 6)) * np.array([0.01, 0.03, 0.1, 0.3, 1, 3]) + rng.normal(size=(118, 6))
+    grams = _grams_from_features(x)
+    train, test = np.arange(98), np.arange(98, 118)
+    fit = encoding.ridge_fold(grams.kernel(0), y, train, test)
+    xc = x[train] - x[train].mean(axis=0)
+    scale = np.linalg.eigvalsh(xc @ xc.T).clip(0).sum() / (len(train) - 1)
+    sk = RidgeCV(alphas=encoding.DEFAULT_ALPHAS * scale, alpha_per_target=True).fit(x[train], y[train])
+    np.testing.assert_allclose(fit.alpha, sk.alpha_)
+    np.testing.assert_allclose(fit.predictions, sk.predict(x[test]), atol=1e-8)
+
+
+def test_fold_reads_no_test_stimulus_outside_the_test_rows():
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(40, 20))
+    k = x @ x.T
+    y = x @ rng.normal(size=(20, 3))
+    train, test = np.arange(30), np.arange(30, 40)
+    clean = encoding.ridge_fold(k, y, train, test)
+    poisoned_k, poisoned_y = k.copy(), y.copy()
+    poisoned_k[np.ix_(test, test)] = np.nan        # test × test kernel: never needed
+    poisoned_k[np.ix_(train, test)] = np.nan       # only test rows against train may be read
+    poisoned_y[test] = np.nan                      # held-out responses
+    dirty = encoding.ridge_fold(poisoned_k, poisoned_y, train, test)
+    np.testing.assert_array_equal(dirty.predictions, clean.predictions)
+    np.testing.assert_array_equal(dirty.alpha, clean.alpha)
+    # changing the held-out stimuli's features changes neither the penalty nor the fitted readout
+    x2 = x.copy()
+    x2[test] = rng.normal(size=(10, 20))
+    moved = encoding.ridge_fold(x2 @ x2.T, y, train, test)
+    np.testing.assert_array_equal(moved.alpha, clean.alpha)
+
+
+def test_linear_readout_reaches_the_reliability_limit_and_shuffled_labels_do_not():
+    rng = np.random.default_rng(2)
+    n_stim, n_cells, n_trials = 118, 40, 50
+    x = rng.normal(size=(n_stim, 64))
+    signal = x @ rng.normal(size=(64, n_cells))
+    signal /= signal.std(axis=0)
+    noise_sd = 1.5  # per trial; the trial mean then has noise variance 1.5² / 50
+    trials = signal[None] + noise_sd * rng.normal(size=(n_trials, n_stim, n_cells))
+    means = trials.mean(axis=0)
+    reliability = 1 / (1 + noise_sd ** 2 / n_trials)  # variance share of signal in a trial mean
+    grams = _grams_from_features(x, rng.normal(size=(n_stim, 64)))
+    partitions = stimulus_folds(n_stim, 6, 1, seed=0)
+    result = encoding.encode(grams, means, partitions)
+    fev = result.layer_r[0] ** 2 / reliability
+    assert np.median(fev) > 0.9 and np.median(result.nested_r) == pytest.approx(np.median(result.layer_r[0]), abs=0.02)
+    assert np.median(result.layer_r[1]) < 0.2                     # the unrelated layer
+    assert result.alpha_at_edge[0].mean() == 0.0                  # chosen penalties lie inside the grid
+    shuffled = encoding.encode(grams, means[rng.permutation(n_stim)], partitions)
+    assert abs(np.median(shuffled.layer_r[0])) < 0.1
+
+
+def test_gabor_site_is_best_fit_by_the_gabor_baseline(demo, demo_scores):
+    truth = demo.metadata["ground_truth"]
+    enc = demo_scores[demo_scores["method"] == "encoding_ridge"].pivot(index="site", columns="model", values="score")
+    gabor_sites = [s for s, t in truth.items() if t["model"] == "gabor"]
+    network_sites = [s for s, t in truth.items() if t["model"] == "mobilenet_v2"]
+    for site in gabor_sites:
+        assert enc.loc[site].idxmax() == "gabor"
+    assert (enc.loc[network_sites, "mobilenet_v2"] > enc.loc[network_sites, "gabor"]).all()
+    rows = demo_scores[demo_scores["method"] == "encoding_ridge"]
+    assert rows["score_normalized"].between(0, 1.5).all() and rows["best_layer_depth"].between(0, 1).all()
