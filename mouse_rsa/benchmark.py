@@ -10,7 +10,6 @@ A unit run again replaces its files, so the leaderboard never holds duplicates.
 """
 from __future__ import annotations
 
-import logging
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,14 +29,13 @@ from .reliability import DEFAULT_SPLITS, DEFAULT_THRESHOLD
 from .sites import DEFAULT_MIN_CELLS
 from .targets import Targets, dataset_targets, rdm_targets
 
-log = logging.getLogger(__name__)
-
 METHODS = {"rsa": "rsa_nnls", "encoding": "encoding_ridge"}
 SCORE_COLUMNS = ["dataset", "model", "weights", "seed", "method", "area", "cortical_layer", "site", "n_cells",
                  "score", "score_r2", "ceiling", "score_normalized", "best_layer", "best_layer_index",
                  "best_layer_depth", "best_layer_score", "n_layers", "folds", "repeats", "dataset_hash"]
 LAYER_COLUMNS = ["dataset", "model", "weights", "seed", "method", "area", "cortical_layer", "site", "layer",
-                 "layer_index", "layer_depth", "rsa_pearson", "rsa_spearman", "encoding_median_r"]
+                 "layer_index", "layer_depth", "rsa_pearson", "rsa_spearman", "encoding_median_r",
+                 "encoding_alpha_at_edge"]
 
 
 class ConstantLayerWarning(UserWarning):
@@ -178,7 +176,7 @@ def _score_unit(zoo, grams: LayerGrams, targets: Targets, method: str, partition
                          "best_layer": grams.names[best], "best_layer_index": best,
                          "best_layer_depth": _relative_depth(best, n_layers), "best_layer_score": pearson[best]})
             layer_frames.append(layer_table.assign(**base, **site_info, rsa_pearson=pearson, rsa_spearman=spearman,
-                                                   encoding_median_r=np.nan))
+                                                   encoding_median_r=np.nan, encoding_alpha_at_edge=np.nan))
             weight_frames.append(fit.weights.assign(**base, site=site.key))
     else:
         result = enc.encode(grams, targets.cell_means, partitions)
@@ -195,11 +193,8 @@ def _score_unit(zoo, grams: LayerGrams, targets: Targets, method: str, partition
                          "best_layer": grams.names[best], "best_layer_index": best,
                          "best_layer_depth": _relative_depth(best, n_layers), "best_layer_score": per_layer[best]})
             layer_frames.append(layer_table.assign(**base, **site_info, rsa_pearson=np.nan, rsa_spearman=np.nan,
-                                                   encoding_median_r=per_layer))
-        edge = float((result.alpha_at_edge > 0.5).mean())
-        if edge > 0.25:
-            log.warning("%s (%s): %.0f%% of cell × layer fits chose a ridge penalty at the edge of the grid",
-                        zoo.name, zoo.weights, 100 * edge)
+                                                   encoding_median_r=per_layer,
+                                                   encoding_alpha_at_edge=result.alpha_at_edge[:, cells].mean(axis=1)))
     scores = pd.DataFrame(rows)
     scores["n_layers"], scores["folds"], scores["repeats"] = n_layers, folds, repeats
     scores["dataset_hash"] = targets.content_hash

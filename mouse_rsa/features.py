@@ -98,8 +98,10 @@ def sparse_projection(n_features: int, n_components: int, seed: int, device="cpu
     flat = np.unique(rng.integers(0, n_features * n_components, size=nnz, dtype=np.int64))
     rows, cols = np.divmod(flat, n_features)
     values = np.where(rng.random(len(flat)) < 0.5, -1.0, 1.0) * math.sqrt(1.0 / (density * n_components))
-    crow = np.zeros(n_components + 1, dtype=np.int64)
+    index = np.int32 if n_features < 2**31 and len(flat) < 2**31 else np.int64  # int32 halves the index memory
+    crow = np.zeros(n_components + 1, dtype=index)
     np.cumsum(np.bincount(rows, minlength=n_components), out=crow[1:])
+    cols = cols.astype(index)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # "sparse CSR support is in beta"
         return torch.sparse_csr_tensor(torch.from_numpy(crow), torch.from_numpy(cols),
