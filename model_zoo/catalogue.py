@@ -52,7 +52,7 @@ class ModelInfo:
 def catalogue() -> pd.DataFrame:
     """The catalogue table (a fresh copy is not made: do not modify it)."""
     with resources.files("model_zoo").joinpath("catalogue.csv").open() as f:
-        table = pd.read_csv(f, keep_default_na=False, na_values=[""])
+        table = pd.read_csv(f, keep_default_na=False, na_values={c: [""] for c in ("input_size", "n_params", "depth")})
     return table[COLUMNS]
 
 
@@ -60,9 +60,7 @@ def info(name: str) -> ModelInfo:
     """Metadata for ``name``: the catalogue row, or the source alone for other torchvision/timm names."""
     rows = catalogue()[catalogue()["name"] == name]
     if len(rows):
-        row = rows.iloc[0].to_dict()
-        return ModelInfo(**{k: ("" if isinstance(v, float) and pd.isna(v) and k in ("family", "training", "weights_tag") else v)
-                            for k, v in row.items()})
+        return ModelInfo(**rows.iloc[0].to_dict())
     if name in torchvision_models.names():
         return ModelInfo(name, "torchvision", training="imagenet")
     bare = name.removeprefix("timm/")

@@ -214,3 +214,24 @@ def test_baselines_shapes_and_seeds():
 def test_layer_tap_on_a_hand_built_model():
     model = nn.Sequential(nn.Conv2d(1, 2, 3), nn.BatchNorm2d(2), nn.ReLU(), nn.Flatten(), nn.Dropout(), nn.Linear(8, 3))
     assert layer_names(model, torch.zeros(1, 1, 4, 4)) == ["0", "2", "5"]
+
+
+def test_offline_timm_pretrained(monkeypatch):
+    import timm.models._hub as hub
+    from huggingface_hub.errors import LocalEntryNotFoundError
+
+    def offline(*args, **kwargs):
+        raise LocalEntryNotFoundError("offline (test)")
+
+    monkeypatch.setattr(hub, "hf_hub_download", offline)
+    with pytest.raises(WeightsUnavailable) as err:
+        model_zoo.create("resnet10t", "pretrained")
+    message = str(err.value)
+    assert "resnet10t" in message and "timm/resnet10t" in message and "hf" in message and "\n" not in message
+
+
+@pytest.mark.network
+def test_real_pretrained_download():
+    model = model_zoo.create("squeezenet1_1", "pretrained")
+    assert model.weights_source.startswith("https://") and torchvision_models.cached_file(
+        torchvision_models.pretrained_weights("squeezenet1_1", "IMAGENET1K_V1")).exists()
