@@ -27,7 +27,7 @@ from .errors import InvalidInput, WeightsUnavailable
 from .features import DEFAULT_BATCH, DEFAULT_MAX_DIM, LayerGrams, cached_extract
 from .reliability import DEFAULT_SPLITS, DEFAULT_THRESHOLD
 from .sites import DEFAULT_MIN_CELLS
-from .targets import Targets, dataset_targets, rdm_targets
+from .targets import Targets, load_targets
 
 METHODS = {"rsa": "rsa_nnls", "encoding": "encoding_ridge"}
 SCORE_COLUMNS = ["dataset", "model", "weights", "seed", "method", "area", "cortical_layer", "site", "n_cells",
@@ -90,6 +90,7 @@ def benchmark(
     use_cache: bool = True,
     progress: bool = True,
     targets: Targets | None = None,
+    resume: bool = False,
 ) -> BenchmarkResult:
     """Score ``model`` (pretrained, random or both) against every neural site.
 
@@ -97,6 +98,9 @@ def benchmark(
     Every random choice (random weights, projections, folds, reliability splits) uses ``seed``.
     ``out=None`` writes nothing. A pretrained request whose weights are unavailable raises
     WeightsUnavailable, except with ``weights='both'``, where it is reported in ``unavailable``.
+    ``resume`` reads units already written under ``out`` for the same dataset content, folds and
+    repeats instead of recomputing them; ``targets`` (from ``load_targets``) lets a sweep over models
+    select cells and build site RDMs once.
     """
     info = model_zoo.info(model)
     kinds = resolve_weights(info, weights)
@@ -104,17 +108,21 @@ def benchmark(
     if folds < 2:
         raise InvalidInput("--folds must be at least 2")
     if targets is None:
-        if (stimuli is None) != (neural_rdms is None):
-            raise InvalidInput("--stimuli and --neural-rdms go together")
-        if stimuli is not None:
-            targets = rdm_targets(stimuli, neural_rdms)
-        else:
-            targets = dataset_targets(dataset, reliability_threshold, min_cells, reliability_splits, seed)
+        targets = load_targets(dataset, stimuli, neural_rdms, reliability_threshold, min_cells,
+                               reliability_splits, seed)
     if "encoding" in methods and targets.cell_means is None:
         raise InvalidInput("encoding models need single-cell responses; --neural-rdms gives RDMs only (use --method rsa)")
     partitions = rsa.stimulus_folds(len(targets.stimuli), folds, repeats, seed)
     scores, layer_rows, weight_rows, files, unavailable = [], [], [], [], []
     for kind in kinds:
+        finished = [_read_unit(Path(out), targets, info.name, kind, seed, m, folds, repeats)
+                    for m in methods] if resume and out is not None else [None]
+        if all(unit is not None for unit in finished):
+            for unit in finished:
+                scores.append(unit[0])
+                layer_rows.append(unit[1])
+                weight_rows.append(unit[2])
+            continue
         try:
             zoo = model_zoo.create(info.name, weights=kind, seed=seed,
                                    weights_file=weights_file if kind == "pretrained" else None)
@@ -203,13 +211,36 @@ def _score_unit(zoo, grams: LayerGrams, targets: Targets, method: str, partition
     return scores[SCORE_COLUMNS], layers, weights
 
 
+def _unit_files(out: Path, dataset: str, model: str, weights: str, seed: int, method: str) -> dict[str, Path]:
+    stem = f"{weights}-seed{seed}-{method}"
+    return {part: out / dataset / model / f"{stem}.{part}.csv" for part in ("scores", "layers", "nnls")}
+
+
+def _read_unit(out: Path, targets: Targets, model: str, weights: str, seed: int, method: str, folds: int,
+               repeats: int):
+    """A finished unit's tables, or None when missing or computed for other data or folds."""
+    files = _unit_files(out, targets.name, model, weights, seed, method)
+    if not (files["scores"].exists() and files["layers"].exists()):
+        return None
+    try:
+        scores = pd.read_csv(files["scores"])
+        same = (set(scores["dataset_hash"]) == {targets.content_hash} and set(scores["folds"]) == {folds}
+                and set(scores["repeats"]) == {repeats})
+        if not same:
+            return None
+        nnls = pd.read_csv(files["nnls"]) if files["nnls"].exists() else pd.DataFrame()
+        return scores[SCORE_COLUMNS], pd.read_csv(files["layers"])[LAYER_COLUMNS], nnls
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, KeyError, UnicodeDecodeError):
+        return None
+
+
 def _write_unit(out: Path, dataset: str, model: str, weights: str, seed: int, method: str,
                 scores: pd.DataFrame, layers: pd.DataFrame, nnls: pd.DataFrame) -> list[Path]:
-    stem = out / dataset / model / f"{weights}-seed{seed}-{method}"
-    files = [(stem.with_name(stem.name + ".scores.csv"), scores), (stem.with_name(stem.name + ".layers.csv"), layers)]
-    if len(nnls):
-        files.append((stem.with_name(stem.name + ".nnls.csv"), nnls))
-    for path, table in files:
-        with atomic_path(path) as tmp:
-            table.to_csv(tmp, index=False, float_format="%.10g")
-    return [p for p, _ in files]
+    files = _unit_files(out, dataset, model, weights, seed, method)
+    written = []
+    for part, table in (("layers", layers), ("nnls", nnls), ("scores", scores)):  # scores last: marks done
+        if len(table):
+            with atomic_path(files[part]) as tmp:
+                table.to_csv(tmp, index=False, float_format="%.10g")
+            written.append(files[part])
+    return written

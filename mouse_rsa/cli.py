@@ -70,25 +70,43 @@ def _cmd_layers(args) -> None:
 
 
 def _cmd_benchmark(args) -> None:
-    from .benchmark import benchmark
+    import model_zoo
 
-    result = benchmark(
-        args.model, weights=args.weights, dataset=args.dataset, seed=args.seed, folds=args.folds,
-        repeats=args.repeats, method=args.method, out=args.out, layers=args.layers, device=args.device,
-        batch_size=args.batch_size, max_dim=args.max_dim, weights_file=args.weights_file,
-        stimuli=args.stimuli, neural_rdms=args.neural_rdms, reliability_threshold=args.reliability_threshold,
-        min_cells=args.min_cells, use_cache=not args.no_cache, progress=not args.quiet,
-    )
-    for line in result.unavailable:
-        print(f"mouse-rsa: skipped {line}", file=sys.stderr)
-    s = result.scores
-    table = s.pivot_table(index="site", columns=["method", "weights"], values="score", sort=False)
-    print(table.round(3).to_string())
-    summary = s.groupby(["model", "method", "weights"]).agg(
-        mean_score=("score", "mean"), mean_score_normalized=("score_normalized", "mean"), n_sites=("site", "size"))
-    print(summary.round(4).to_string())
-    if result.files:
-        print(f"wrote {len(result.files)} files under {args.out}")
+    from .benchmark import benchmark
+    from .targets import load_targets
+
+    for name in args.model:  # unknown names fail before any work
+        model_zoo.info(name)
+    targets = load_targets(args.dataset, args.stimuli, args.neural_rdms, args.reliability_threshold,
+                           args.min_cells, seed=args.seed)
+    failed = []
+    for name in args.model:
+        try:
+            result = benchmark(
+                name, weights=args.weights, seed=args.seed, folds=args.folds, repeats=args.repeats,
+                method=args.method, out=args.out, layers=args.layers, device=args.device,
+                batch_size=args.batch_size, max_dim=args.max_dim, weights_file=args.weights_file,
+                use_cache=not args.no_cache, progress=not args.quiet, targets=targets, resume=args.resume,
+            )
+        except MouseRSAError as err:
+            if len(args.model) == 1:
+                raise
+            print(f"mouse-rsa: error: {err}", file=sys.stderr)
+            failed.append(name)
+            continue
+        for line in result.unavailable:
+            print(f"mouse-rsa: skipped {line}", file=sys.stderr)
+        s = result.scores
+        print(s.pivot_table(index="site", columns=["model", "method", "weights"], values="score",
+                            sort=False).round(3).to_string())
+        summary = s.groupby(["model", "method", "weights"]).agg(
+            mean_score=("score", "mean"), mean_score_normalized=("score_normalized", "mean"),
+            n_sites=("site", "size"))
+        print(summary.round(4).to_string())
+    if args.out:
+        print(f"results under {args.out}; rank them with `mouse-rsa leaderboard {args.out}`")
+    if failed:
+        raise MouseRSAError(f"{len(failed)} of {len(args.model)} models failed: {', '.join(failed)}")
 
 
 def _cmd_leaderboard(args) -> None:
@@ -155,7 +173,8 @@ def build_parser() -> argparse.ArgumentParser:
     lay.set_defaults(func=_cmd_layers)
 
     b = sub.add_parser("benchmark", help="score a model against every neural site")
-    b.add_argument("--model", required=True)
+    b.add_argument("--model", required=True, nargs="+", metavar="NAME",
+                   help="one or more models; cells and site RDMs are prepared once for all")
     b.add_argument("--weights", default="both", choices=["pretrained", "random", "both", "fixed"])
     b.add_argument("--weights-file", default=None, help="local state dict (.pth/.safetensors) for pretrained")
     b.add_argument("--dataset", default="allen", help="allen, demo or a dataset .h5 path (default allen)")
@@ -173,6 +192,8 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--min-cells", type=int, default=DEFAULT_MIN_CELLS)
     b.add_argument("--out", default="results")
     b.add_argument("--no-cache", action="store_true", help="recompute features instead of reading the cache")
+    b.add_argument("--resume", action="store_true",
+                   help="keep units already under --out (same data, folds, repeats) instead of redoing them")
     b.add_argument("--quiet", action="store_true", help="no progress bars")
     b.set_defaults(func=_cmd_benchmark)
 

@@ -16,7 +16,8 @@ import numpy as np
 from .cache import sha256_arrays
 from .data import load_dataset
 from .errors import InvalidInput
-from .sites import SiteRDM, parse_site_key, select_sites
+from .reliability import DEFAULT_SPLITS, DEFAULT_THRESHOLD, fill_missing
+from .sites import DEFAULT_MIN_CELLS, SiteRDM, parse_site_key, select_sites
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp")
 
@@ -33,6 +34,16 @@ class Targets:
     settings: dict = field(default_factory=dict)
 
 
+def load_targets(dataset="allen", stimuli=None, neural_rdms=None, threshold: float = DEFAULT_THRESHOLD,
+                 min_cells: int = DEFAULT_MIN_CELLS, n_splits: int = DEFAULT_SPLITS, seed: int = 0) -> Targets:
+    """Targets from a dataset (name or path), or from ``stimuli`` + ``neural_rdms`` when given."""
+    if (stimuli is None) != (neural_rdms is None):
+        raise InvalidInput("--stimuli and --neural-rdms go together")
+    if stimuli is not None:
+        return rdm_targets(stimuli, neural_rdms)
+    return dataset_targets(dataset, threshold, min_cells, n_splits, seed)
+
+
 def dataset_targets(dataset, threshold: float, min_cells: int, n_splits: int, seed: int) -> Targets:
     ds = load_dataset(dataset)
     selection = select_sites(ds, threshold=threshold, min_cells=min_cells, n_splits=n_splits, seed=seed)
@@ -41,8 +52,6 @@ def dataset_targets(dataset, threshold: float, min_cells: int, n_splits: int, se
                            "lower --reliability-threshold or --min-cells")
     index = np.concatenate([selection.cell_index[s.key] for s in selection.sites])
     keys = np.concatenate([[s.key] * s.n_cells for s in selection.sites])
-    from .reliability import fill_missing
-
     means = fill_missing(ds.trial_means()[index]).T
     return Targets(ds.name, ds.content_hash(), ds.stimuli, selection.sites, means,
                    selection.reliability[index], keys,

@@ -152,3 +152,33 @@ def test_models_and_layers_commands(capsys):
     assert code == 0 and "resnet18" in out and "resnet152" in out and "vgg" not in out
     code, out, _ = run(capsys, "layers", "resnet18", "--pattern", "layer4.1.*")
     assert code == 0 and out.split() == ["layer4.1.conv1", "layer4.1.relu", "layer4.1.conv2", "layer4.1.relu:2"]
+
+
+def test_resume_keeps_finished_units_and_sweeps_several_models(capsys, tmp_path, demo, monkeypatch):
+    bench = sys.modules["mouse_rsa.benchmark"]  # the module; mouse_rsa.benchmark is the function
+    out = tmp_path / "res"
+    code, stdout, _ = run(capsys, "benchmark", "--model", "pixels", "gabor", "--dataset", "demo", "--out", str(out),
+                          "--quiet")
+    assert code == 0 and sorted(p.name for p in (out / "demo").iterdir()) == ["gabor", "pixels"]
+    before = (out / "demo" / "gabor" / "fixed-seed0-rsa.scores.csv").read_text()
+
+    def must_not_run(*args, **kwargs):
+        raise AssertionError("a finished unit was recomputed")
+
+    monkeypatch.setattr(bench, "cached_extract", must_not_run)
+    code, _, err = run(capsys, "benchmark", "--model", "pixels", "gabor", "--dataset", "demo", "--out", str(out),
+                       "--quiet", "--resume")
+    assert code == 0, err
+    assert (out / "demo" / "gabor" / "fixed-seed0-rsa.scores.csv").read_text() == before
+    # other folds make a different unit: it is computed, not reused
+    with pytest.raises(AssertionError, match="recomputed"):
+        main(["benchmark", "--model", "gabor", "--dataset", "demo", "--out", str(out), "--quiet", "--resume",
+              "--folds", "4"])
+
+
+def test_sweep_reports_each_failure_and_exits_2(capsys, tmp_path, demo, no_download):
+    code, _, err = run(capsys, "benchmark", "--model", "gabor", "squeezenet1_1", "--weights", "pretrained",
+                       "--dataset", "demo", "--out", str(tmp_path), "--quiet")
+    assert code == 2
+    assert "gabor has no 'pretrained' weights" in err and "squeezenet1_1: pretrained weights" in err
+    assert "2 of 2 models failed" in err
