@@ -136,6 +136,13 @@ def _cmd_compare(args) -> None:
             table.to_csv(tmp, index=False)
 
 
+def _cmd_figures(args) -> None:
+    from .figures import save_figures
+
+    for path in save_figures(args.directory, args.output):
+        print(f"wrote {path}")
+
+
 def build_parser() -> argparse.ArgumentParser:
     from .reliability import DEFAULT_THRESHOLD
     from .sites import DEFAULT_MIN_CELLS
@@ -206,6 +213,11 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("directory", nargs="?", default="results", metavar="DIR")
     c.add_argument("-o", "--output", default=None, metavar="CSV")
     c.set_defaults(func=_cmd_compare)
+
+    fg = sub.add_parser("figures", help="leaderboard, pretrained-vs-random and best-layer-depth figures (PNG)")
+    fg.add_argument("directory", nargs="?", default="results", metavar="DIR")
+    fg.add_argument("-o", "--output", default=None, metavar="FIGDIR", help="default DIR/figures")
+    fg.set_defaults(func=_cmd_figures)
     return p
 
 
