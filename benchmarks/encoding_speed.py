@@ -33,7 +33,7 @@ def main() -> None:
     y = targets.cell_means
     partitions = rsa.stimulus_folds(len(y), 6, 1, 0)
     start = time.perf_counter()
-    ours = encoding.encode(grams, y, partitions)
+    encoding.encode(grams, y, partitions)
     t_ours = time.perf_counter() - start
 
     n_layers = min(args.sklearn_layers, grams.n_layers)

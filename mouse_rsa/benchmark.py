@@ -111,7 +111,8 @@ def benchmark(
         targets = load_targets(dataset, stimuli, neural_rdms, reliability_threshold, min_cells,
                                reliability_splits, seed)
     if "encoding" in methods and targets.cell_means is None:
-        raise InvalidInput("encoding models need single-cell responses; --neural-rdms gives RDMs only (use --method rsa)")
+        raise InvalidInput("encoding models need single-cell responses; --neural-rdms gives RDMs only "
+                           "(use --method rsa)")
     partitions = rsa.stimulus_folds(len(targets.stimuli), folds, repeats, seed)
     scores, layer_rows, weight_rows, files, unavailable = [], [], [], [], []
     for kind in kinds:
@@ -154,7 +155,8 @@ def usable_layers(grams: LayerGrams, model: str) -> LayerGrams:
     if len(bad) == grams.n_layers:
         raise InvalidInput(f"every layer of {model} has constant features on these stimuli; nothing to score")
     shown = ", ".join(sorted(bad)[:5]) + (" ..." if len(bad) > 5 else "")
-    warnings.warn(f"{model}: {len(bad)} layer(s) with constant features left out: {shown}", ConstantLayerWarning)
+    warnings.warn(f"{model}: {len(bad)} layer(s) with constant features left out: {shown}", ConstantLayerWarning,
+                  stacklevel=3)
     return grams.select([i for i, n in enumerate(grams.names) if n not in bad])
 
 

@@ -175,7 +175,8 @@ def extract(
                           disable=not progress, leave=False):
             module(model.preprocess(images[start:start + batch_size], dev))
     if not collector.parts:
-        raise InvalidInput(f"no layer of {model.name} matches {layers!r}; list them with `mouse-rsa layers {model.name}`")
+        raise InvalidInput(f"no layer of {model.name} matches {layers!r}; "
+                           f"list them with `mouse-rsa layers {model.name}`")
     return collector.result()
 
 

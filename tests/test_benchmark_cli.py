@@ -92,7 +92,7 @@ def test_weights_both_offline_still_runs_random(capsys, tmp_path, demo, no_downl
     code, stdout, err = run(capsys, "benchmark", "--model", "squeezenet1_1", "--dataset", "demo",
                             "--out", str(tmp_path), "--quiet")
     assert code == 0
-    assert "squeezenet1_1: pretrained weights" in err and len([l for l in err.splitlines() if "pretrained" in l]) == 1
+    assert "squeezenet1_1: pretrained weights" in err and len([x for x in err.splitlines() if "pretrained" in x]) == 1
     files = sorted(p.name for p in (tmp_path / "demo" / "squeezenet1_1").iterdir())
     assert files == ["random-seed0-rsa.layers.csv", "random-seed0-rsa.nnls.csv", "random-seed0-rsa.scores.csv"]
     code, _, err = run(capsys, "benchmark", "--model", "squeezenet1_1", "--weights", "pretrained",
@@ -104,8 +104,9 @@ def test_leaderboard_pretrained_minus_random(tmp_path, demo):
     path = tmp_path / "w.pth"
     torch.save(model_zoo.create("squeezenet1_1", "random", seed=11).module.state_dict(), path)
     out = tmp_path / "res"
-    benchmark("squeezenet1_1", "pretrained", demo, weights_file=str(path), out=out, progress=False, layers="features.1[0-2]*")
-    benchmark("squeezenet1_1", "random", demo, out=out, progress=False, layers="features.1[0-2]*")
+    layers = "features.1[0-2]*"
+    benchmark("squeezenet1_1", "pretrained", demo, weights_file=str(path), out=out, progress=False, layers=layers)
+    benchmark("squeezenet1_1", "random", demo, out=out, progress=False, layers=layers)
     table = leaderboard(out)
     pre = table[table["weights"] == "pretrained"].iloc[0]
     ran = table[table["weights"] == "random"].iloc[0]

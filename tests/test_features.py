@@ -99,9 +99,10 @@ def test_degenerate_layers_are_found():
     x = np.random.default_rng(0).normal(size=(n, 5))
 
     def grams_of(*layers):
-        g = [(l - l.mean(1, keepdims=True)) @ (l - l.mean(1, keepdims=True)).T for l in layers]
-        return LayerGrams([f"l{i}" for i in range(len(layers))], np.stack(g),
-                          np.stack([l.mean(1) for l in layers]), np.array([5] * len(layers)), np.zeros(len(layers), bool))
+        centred = [x - x.mean(1, keepdims=True) for x in layers]
+        return LayerGrams([f"l{i}" for i in range(len(layers))], np.stack([c @ c.T for c in centred]),
+                          np.stack([x.mean(1) for x in layers]), np.array([5] * len(layers)),
+                          np.zeros(len(layers), bool))
 
     constant_units = np.ones((n, 5))
     same_pattern = np.tile(x[:1], (n, 1))

@@ -14,11 +14,11 @@ def _write_runs(root):
     for model, n_layers in (("alexnet", 19), ("resnet18", 40), ("gabor", 1)):
         for weights in (("fixed",) if model == "gabor" else ("pretrained", "random")):
             rows = [{"dataset": "demo", "model": model, "weights": weights, "seed": 0, "method": "rsa_nnls",
-                     "area": a, "cortical_layer": l, "site": f"{a}_{l.replace('/', '')}", "n_cells": 20,
+                     "area": a, "cortical_layer": layer, "site": f"{a}_{layer.replace('/', '')}", "n_cells": 20,
                      "score": rng.uniform(0, 0.5), "score_r2": 0.1, "ceiling": 0.7, "score_normalized": 0.14,
                      "best_layer": "x", "best_layer_index": 3, "best_layer_depth": rng.uniform(),
                      "best_layer_score": 0.2, "n_layers": n_layers, "folds": 6, "repeats": 1, "dataset_hash": "h"}
-                    for a, l in sites]
+                    for a, layer in sites]
             path = root / "demo" / model / f"{weights}-seed0-rsa.scores.csv"
             path.parent.mkdir(parents=True, exist_ok=True)
             pd.DataFrame(rows)[SCORE_COLUMNS].to_csv(path, index=False)
@@ -43,3 +43,10 @@ def test_figures_command_writes_pngs(tmp_path, capsys):
     for name in ("leaderboard.png", "pretrained_vs_random.png", "best_layer_depth.png"):
         image = matplotlib.image.imread(tmp_path / "figures" / name)
         assert image.shape[0] > 100 and image.std() > 0
+
+
+def test_compare_command(tmp_path, capsys):
+    _write_runs(tmp_path)
+    assert main(["compare", str(tmp_path), "-o", str(tmp_path / "cmp.csv")]) == 0
+    table = pd.read_csv(tmp_path / "cmp.csv")
+    assert sorted(table["model"]) == ["alexnet", "resnet18"] and (table["n_sites"] == 3).all()

@@ -19,7 +19,8 @@ shufflenet_v2_x0_5 shufflenet_v2_x1_0""".split()
 def test_catalogue_has_the_model_zoology_study():
     table = model_zoo.list_models()
     assert set(STUDY_MODELS) <= set(table["name"])
-    assert {"taskonomy_segment_unsup2d", "taskonomy_class_object", "gabor", "pixels", "random_features"} <= set(table["name"])
+    extra = {"taskonomy_segment_unsup2d", "taskonomy_class_object", "gabor", "pixels", "random_features"}
+    assert extra <= set(table["name"])
     assert len(table[table["source"] == "taskonomy"]) == 25
     row = table[table["name"] == "mobilenet_v2"].iloc[0]
     assert row["n_params"] == 3504872 and row["input_size"] == 224 and row["training"] == "imagenet"
