@@ -44,12 +44,19 @@ def no_download(monkeypatch):
 
 
 @pytest.fixture(scope="session")
-def demo_scores(demo):
-    """RSA and encoding scores on the demo for the models that generated it and one mismatched space."""
-    import pandas as pd
-
+def demo_results(demo, tmp_path_factory):
+    """`--method all` on the demo for mobilenet_v2 (random) and the three baselines, written to disk."""
     from mouse_rsa import benchmark
 
-    runs = [benchmark(name, weights=w, dataset=demo, method="all", out=None, progress=False)
-            for name, w in (("mobilenet_v2", "random"), ("gabor", "fixed"), ("pixels", "fixed"))]
-    return pd.concat([r.scores for r in runs], ignore_index=True)
+    out = tmp_path_factory.mktemp("demo_results")
+    for name, weights in (("mobilenet_v2", "random"), ("gabor", "fixed"), ("pixels", "fixed"),
+                          ("random_features", "random")):
+        benchmark(name, weights=weights, dataset=demo, method="all", out=out, progress=False)
+    return out
+
+
+@pytest.fixture(scope="session")
+def demo_scores(demo_results):
+    from mouse_rsa.leaderboard import read_scores
+
+    return read_scores(demo_results)

@@ -85,3 +85,14 @@ def test_gabor_site_is_best_fit_by_the_gabor_baseline(demo, demo_scores):
     assert (enc.loc[network_sites, "mobilenet_v2"] > enc.loc[network_sites, "gabor"]).all()
     rows = demo_scores[demo_scores["method"] == "encoding_ridge"]
     assert rows["score_normalized"].between(0, 1.5).all() and rows["best_layer_depth"].between(0, 1).all()
+
+
+def test_method_all_writes_both_methods_for_the_network_and_the_baselines(demo_results, demo_scores):
+    for model, weights in (("mobilenet_v2", "random"), ("gabor", "fixed"), ("pixels", "fixed"),
+                           ("random_features", "random")):
+        for method in ("rsa", "encoding"):
+            assert (demo_results / "demo" / model / f"{weights}-seed0-{method}.scores.csv").exists()
+    counts = demo_scores.groupby(["model", "method"]).size()
+    assert len(counts) == 8 and (counts == 21).all()
+    layers = demo_scores[demo_scores["model"] == "mobilenet_v2"]
+    assert (layers["n_layers"] == 105).all()
