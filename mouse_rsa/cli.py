@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import sys
 import warnings
 
@@ -223,7 +222,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.WARNING, format="mouse-rsa: %(message)s")
     warnings.formatwarning = lambda message, category, *rest: f"mouse-rsa: warning: {message}\n"
     try:
         args.func(args)
