@@ -26,13 +26,17 @@ def _pyplot():
     return plt
 
 
-def leaderboard_figure(table: pd.DataFrame):
-    plt = _pyplot()
+def _panels(table: pd.DataFrame, width: float, height: float):
+    """One panel per method: (figure, [(axes, that method's rows), ...])."""
     methods = list(table["method"].unique())
-    height = max(2.5, 0.3 * table.groupby("method").size().max() + 1)
-    fig, axes = plt.subplots(1, len(methods), figsize=(5 * len(methods), height), squeeze=False)
-    for ax, method in zip(axes[0], methods):
-        rows = table[table["method"] == method].sort_values("mean_score")
+    fig, axes = _pyplot().subplots(1, len(methods), figsize=(width * len(methods), height), squeeze=False)
+    return fig, [(ax, method, table[table["method"] == method]) for ax, method in zip(axes[0], methods)]
+
+
+def leaderboard_figure(table: pd.DataFrame):
+    fig, panels = _panels(table, 5, max(2.5, 0.3 * table.groupby("method").size().max() + 1))
+    for ax, method, rows in panels:
+        rows = rows.sort_values("mean_score")
         labels = [f"{m} ({w})" for m, w in zip(rows["model"], rows["weights"])]
         err = np.vstack([rows["mean_score"] - rows["ci_low"], rows["ci_high"] - rows["mean_score"]])
         colors = ["tab:blue" if w == "pretrained" else "tab:gray" for w in rows["weights"]]
@@ -44,14 +48,11 @@ def leaderboard_figure(table: pd.DataFrame):
 
 
 def pretrained_vs_random_figure(table: pd.DataFrame):
-    plt = _pyplot()
-    methods = list(table["method"].unique())
-    fig, axes = plt.subplots(1, len(methods), figsize=(4.5 * len(methods), 4.5), squeeze=False)
-    for ax, method in zip(axes[0], methods):
-        rows = table[table["method"] == method]
+    fig, panels = _panels(table, 4.5, 4.5)
+    for ax, method, rows in panels:
         pairs = rows.pivot_table(index="model", columns="weights", values="mean_score")
-        pairs = pairs.dropna(subset=[c for c in ("pretrained", "random") if c in pairs]) \
-            if {"pretrained", "random"} <= set(pairs.columns) else pairs.iloc[0:0]
+        both = {"pretrained", "random"} <= set(pairs.columns)
+        pairs = pairs.dropna(subset=["pretrained", "random"]) if both else pairs.iloc[0:0]
         if len(pairs):
             ax.scatter(pairs["random"], pairs["pretrained"])
             for model, row in pairs.iterrows():
@@ -67,11 +68,9 @@ def pretrained_vs_random_figure(table: pd.DataFrame):
 
 
 def best_layer_depth_figure(scores: pd.DataFrame):
-    plt = _pyplot()
-    methods = list(scores["method"].unique())
-    fig, axes = plt.subplots(1, len(methods), figsize=(5 * len(methods), 3.5), squeeze=False)
-    for ax, method in zip(axes[0], methods):
-        rows = scores[(scores["method"] == method) & (scores["n_layers"] > 1)]  # one layer has no depth
+    fig, panels = _panels(scores, 5, 3.5)
+    for ax, method, rows in panels:
+        rows = rows[rows["n_layers"] > 1]  # a one-layer model has no depth
         areas = [a for a in AREAS if a in set(rows["area"])]
         ax.boxplot([rows.loc[rows["area"] == a, "best_layer_depth"] for a in areas])
         ax.set_xticks(range(1, len(areas) + 1), areas)
