@@ -30,6 +30,8 @@ def _panels(table: pd.DataFrame, width: float, height: float):
     """One panel per method: (figure, [(axes, that method's rows), ...])."""
     methods = list(table["method"].unique())
     fig, axes = _pyplot().subplots(1, len(methods), figsize=(width * len(methods), height), squeeze=False)
+    for ax, method in zip(axes[0], methods):
+        ax.set_title(method)
     return fig, [(ax, method, table[table["method"] == method]) for ax, method in zip(axes[0], methods)]
 
 
@@ -42,8 +44,6 @@ def leaderboard_figure(table: pd.DataFrame):
         colors = ["tab:blue" if w == "pretrained" else "tab:gray" for w in rows["weights"]]
         ax.barh(labels, rows["mean_score"], xerr=np.nan_to_num(err), color=colors)
         ax.set_xlabel("mean score over sites (95% CI)")
-        ax.set_title(method)
-    fig.tight_layout()
     return fig
 
 
@@ -62,8 +62,6 @@ def pretrained_vs_random_figure(table: pd.DataFrame):
             ax.plot([lo, hi], [lo, hi], color="k", lw=0.8)
         ax.set_xlabel("random weights")
         ax.set_ylabel("pretrained")
-        ax.set_title(method)
-    fig.tight_layout()
     return fig
 
 
@@ -76,8 +74,6 @@ def best_layer_depth_figure(scores: pd.DataFrame):
         ax.set_xticks(range(1, len(areas) + 1), areas)
         ax.set_ylim(-0.05, 1.05)
         ax.set_ylabel("relative depth of best layer")
-        ax.set_title(method)
-    fig.tight_layout()
     return fig
 
 
@@ -91,6 +87,7 @@ def save_figures(directory: str | Path = "results", out: str | Path | None = Non
     for name, fig in (("leaderboard.png", leaderboard_figure(table)),
                       ("pretrained_vs_random.png", pretrained_vs_random_figure(table)),
                       ("best_layer_depth.png", best_layer_depth_figure(scores))):
+        fig.tight_layout()
         with atomic_path(out / name) as tmp:
             fig.savefig(tmp, dpi=150, format="png")
         plt.close(fig)
