@@ -27,17 +27,17 @@ def _pyplot():
 
 
 def _panels(table: pd.DataFrame, width: float, height: float):
-    """One panel per method: (figure, [(axes, that method's rows), ...])."""
+    """One titled panel per method: (figure, [(axes, that method's rows), ...])."""
     methods = list(table["method"].unique())
     fig, axes = _pyplot().subplots(1, len(methods), figsize=(width * len(methods), height), squeeze=False)
     for ax, method in zip(axes[0], methods):
         ax.set_title(method)
-    return fig, [(ax, method, table[table["method"] == method]) for ax, method in zip(axes[0], methods)]
+    return fig, [(ax, table[table["method"] == method]) for ax, method in zip(axes[0], methods)]
 
 
 def leaderboard_figure(table: pd.DataFrame):
     fig, panels = _panels(table, 5, max(2.5, 0.3 * table.groupby("method").size().max() + 1))
-    for ax, method, rows in panels:
+    for ax, rows in panels:
         rows = rows.sort_values("mean_score")
         labels = [f"{m} ({w})" for m, w in zip(rows["model"], rows["weights"])]
         err = np.vstack([rows["mean_score"] - rows["ci_low"], rows["ci_high"] - rows["mean_score"]])
@@ -49,7 +49,7 @@ def leaderboard_figure(table: pd.DataFrame):
 
 def pretrained_vs_random_figure(table: pd.DataFrame):
     fig, panels = _panels(table, 4.5, 4.5)
-    for ax, method, rows in panels:
+    for ax, rows in panels:
         pairs = rows.pivot_table(index="model", columns="weights", values="mean_score")
         both = {"pretrained", "random"} <= set(pairs.columns)
         pairs = pairs.dropna(subset=["pretrained", "random"]) if both else pairs.iloc[0:0]
@@ -67,7 +67,7 @@ def pretrained_vs_random_figure(table: pd.DataFrame):
 
 def best_layer_depth_figure(scores: pd.DataFrame):
     fig, panels = _panels(scores, 5, 3.5)
-    for ax, method, rows in panels:
+    for ax, rows in panels:
         rows = rows[rows["n_layers"] > 1]  # a one-layer model has no depth
         areas = [a for a in AREAS if a in set(rows["area"])]
         ax.boxplot([rows.loc[rows["area"] == a, "best_layer_depth"] for a in areas])
