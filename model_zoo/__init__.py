@@ -20,8 +20,6 @@ from mouse_rsa.errors import InvalidInput
 from .catalogue import SOURCES, ModelInfo, catalogue, info, list_models, offline_weights
 from .layers import LayerTap, layer_names
 
-WEIGHTS = ("pretrained", "random", "fixed")
-
 __all__ = ["create", "ZooModel", "ModelInfo", "info", "list_models", "catalogue", "offline_weights",
            "LayerTap", "layer_names"]
 

@@ -92,7 +92,7 @@ def _all_names() -> list[str]:
 
 
 def _measure(name: str) -> dict:
-    """n_params and depth of one catalogue model, measured on a random-weight build."""
+    """n_params, depth and input size of one catalogue model, measured on a random-weight build."""
     import torch
 
     from . import create
@@ -101,7 +101,7 @@ def _measure(name: str) -> dict:
     model = create(name, weights=offline_weights(name), seed=0)
     example = model.preprocess(torch.zeros(1, model.input_size, model.input_size, dtype=torch.uint8).numpy())
     return {"n_params": sum(p.numel() for p in model.module.parameters()),
-            "depth": len(layer_names(model.module, example))}
+            "depth": len(layer_names(model.module, example)), "input_size": model.input_size}
 
 
 def refresh(path=None) -> pd.DataFrame:
@@ -109,20 +109,13 @@ def refresh(path=None) -> pd.DataFrame:
     table = catalogue().copy()
     for i, name in enumerate(table["name"]):
         measured = _measure(name)
-        table.loc[i, "n_params"] = measured["n_params"]
-        table.loc[i, "depth"] = measured["depth"]
-        table.loc[i, "input_size"] = create_input_size(name)
+        for column, value in measured.items():
+            table.loc[i, column] = value
         print(f"{name}: {measured}", file=sys.stderr)
     table[["input_size", "n_params", "depth"]] = table[["input_size", "n_params", "depth"]].astype("Int64")
     table.to_csv(path or resources.files("model_zoo").joinpath("catalogue.csv"), index=False)
     catalogue.cache_clear()
     return table
-
-
-def create_input_size(name: str) -> int:
-    from . import create
-
-    return create(name, weights=offline_weights(name), seed=0).input_size
 
 
 def offline_weights(name: str) -> str:

@@ -38,6 +38,7 @@ from model_zoo.layers import LayerTap
 
 from .cache import atomic_path, cache_dir, sha256_arrays
 from .errors import InvalidInput
+from .rdm import rdm_from_gram
 
 DEFAULT_MAX_DIM = 4096
 DEFAULT_BATCH = 32
@@ -60,12 +61,7 @@ class LayerGrams:
 
     def rdms(self) -> np.ndarray:
         """Correlation-distance RDM of every layer, (n_layers, n_stimuli, n_stimuli) float64."""
-        diag = np.sqrt(np.einsum("lii->li", self.gram))
-        with np.errstate(invalid="ignore", divide="ignore"):
-            corr = self.gram / (diag[:, :, None] * diag[:, None, :])
-        idx = np.arange(self.gram.shape[1])
-        corr[:, idx, idx] = 1.0
-        return np.clip(1.0 - corr, 0.0, 2.0)
+        return rdm_from_gram(self.gram)
 
     def kernel(self, layer: int) -> np.ndarray:
         """Linear kernel <x_i, x_j> of the layer's (reduced) features, for ridge encoding."""

@@ -14,15 +14,20 @@ def rdm(patterns: np.ndarray) -> np.ndarray:
     """Correlation-distance RDM of ``patterns`` (stimuli × units): 1 - Pearson r between rows, float64.
 
     A stimulus whose pattern is constant across units has no defined correlation; its row and
-    column are NaN so callers can detect it (see ``has_constant_patterns``).
+    column are NaN so callers can detect it.
     """
     x = np.asarray(patterns, dtype=np.float64)
     x = x - x.mean(axis=1, keepdims=True)
-    norms = np.sqrt(np.einsum("ij,ij->i", x, x))
+    return rdm_from_gram(x @ x.T)
+
+
+def rdm_from_gram(gram: np.ndarray) -> np.ndarray:
+    """Correlation-distance RDM(s) from inner products of centred patterns, ``(..., S, S)``."""
+    diag = np.sqrt(np.einsum("...ii->...i", gram))
     with np.errstate(invalid="ignore", divide="ignore"):
-        x = x / norms[:, None]
-    corr = x @ x.T
-    np.fill_diagonal(corr, 1.0)
+        corr = gram / (diag[..., :, None] * diag[..., None, :])
+    idx = np.arange(gram.shape[-1])
+    corr[..., idx, idx] = 1.0
     return np.clip(1.0 - corr, 0.0, 2.0)
 
 
@@ -50,7 +55,3 @@ def pearson_columns(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     with np.errstate(invalid="ignore", divide="ignore"):
         return (a * b).sum(axis=0) / np.sqrt((a * a).sum(axis=0) * (b * b).sum(axis=0))
 
-
-def has_constant_patterns(rdm_matrix: np.ndarray) -> bool:
-    """True when some stimulus had a constant pattern, which leaves NaN in the RDM."""
-    return bool(np.isnan(rdm_matrix).any())

@@ -57,8 +57,6 @@ def nnls_fit(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, float]:
 @dataclass
 class NNLSResult:
     score: float                 # Pearson r of the assembled predicted RDM (mean over repeats)
-    scores: np.ndarray           # per repeat
-    predicted: np.ndarray        # assembled prediction (upper-triangle vector) of the first repeat
     weights: pd.DataFrame        # repeat, fold, regressor (layer or 'intercept'), weight
 
 
@@ -66,7 +64,7 @@ def cross_validated_nnls(layer_vectors: np.ndarray, site_vector: np.ndarray, n_s
                          partitions: list[list[np.ndarray]], layer_names: list[str]) -> NNLSResult:
     """Cross-validated NNLS of a site RDM on all layer RDMs (upper-triangle vectors)."""
     i, j = np.triu_indices(n_stimuli, k=1)
-    scores, first, rows = [], None, []
+    scores, rows = [], []
     for repeat, folds in enumerate(partitions):
         total = np.zeros(len(site_vector))
         count = np.zeros(len(site_vector))
@@ -85,7 +83,5 @@ def cross_validated_nnls(layer_vectors: np.ndarray, site_vector: np.ndarray, n_s
         r = pearson_columns(predicted[:, None], site_vector[:, None])[0]
         # no layer got weight in any fold: the prediction is fold intercepts only, no model structure
         scores.append(float(r) if any_weight and np.isfinite(r) else 0.0)
-        if first is None:
-            first = predicted
     weights = pd.DataFrame(rows, columns=["repeat", "fold", "regressor", "weight"])
-    return NNLSResult(float(np.mean(scores)), np.array(scores), first, weights)
+    return NNLSResult(float(np.mean(scores)), weights)

@@ -58,10 +58,7 @@ class SiteSelection:
     sites: list[SiteRDM]
     cell_index: dict[str, np.ndarray]
     dropped: pd.DataFrame
-    threshold: float
-    min_cells: int
-    n_splits: int
-    seed: int
+    cell_means: np.ndarray  # cells × stimuli trial means (all-missing entries filled), float64
 
 
 def select_sites(
@@ -96,4 +93,4 @@ def select_sites(
             index[site.key] = cells
     return SiteSelection(reliability, reliable, sites, index,
                          pd.DataFrame(dropped, columns=["area", "cortical_layer", "n_cells", "n_reliable"]),
-                         threshold, min_cells, n_splits, seed)
+                         means)

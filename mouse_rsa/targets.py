@@ -8,7 +8,7 @@ DIR sorted by name.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +16,7 @@ import numpy as np
 from .cache import sha256_arrays
 from .data import load_dataset
 from .errors import InvalidInput
-from .reliability import DEFAULT_SPLITS, DEFAULT_THRESHOLD, fill_missing
+from .reliability import DEFAULT_SPLITS, DEFAULT_THRESHOLD
 from .sites import DEFAULT_MIN_CELLS, SiteRDM, parse_site_key, select_sites
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp")
@@ -31,7 +31,6 @@ class Targets:
     cell_means: np.ndarray | None = None        # stimuli × reliable cells
     cell_reliability: np.ndarray | None = None  # per reliable cell
     cell_site: np.ndarray | None = None         # site key per reliable cell
-    settings: dict = field(default_factory=dict)
 
 
 def load_targets(dataset="allen", stimuli=None, neural_rdms=None, threshold: float = DEFAULT_THRESHOLD,
@@ -52,10 +51,8 @@ def dataset_targets(dataset, threshold: float, min_cells: int, n_splits: int, se
                            "lower --reliability-threshold or --min-cells")
     index = np.concatenate([selection.cell_index[s.key] for s in selection.sites])
     keys = np.concatenate([[s.key] * s.n_cells for s in selection.sites])
-    means = fill_missing(ds.trial_means()[index]).T
-    return Targets(ds.name, ds.content_hash(), ds.stimuli, selection.sites, means,
-                   selection.reliability[index], keys,
-                   {"threshold": threshold, "min_cells": min_cells, "reliability_splits": n_splits})
+    return Targets(ds.name, ds.content_hash(), ds.stimuli, selection.sites, selection.cell_means[index].T,
+                   selection.reliability[index], keys)
 
 
 def read_stimuli(directory: Path | str) -> np.ndarray:

@@ -21,6 +21,8 @@ Nr5a1 lines), 365–499 µm → L5 (375–435 µm, Rbp4, Tlx3, Fezf2), ≥ 500 �
 """
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
@@ -105,7 +107,7 @@ def _open_experiment(boc, experiment_id: int):
             data_set.get_metadata()  # opens the file: fails on a truncated download
             return data_set
         except errors as err:
-            path = boc.get_nwb_filepath(int(experiment_id)) if hasattr(boc, "get_nwb_filepath") else None
+            path = boc.get_nwb_filepath(int(experiment_id))
             if attempt == 0 and path and _remove(path):
                 continue
             raise DataUnavailable(
@@ -115,8 +117,6 @@ def _open_experiment(boc, experiment_id: int):
 
 
 def _remove(path) -> bool:
-    import os
-
     try:
         os.remove(path)
         return True

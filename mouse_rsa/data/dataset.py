@@ -80,10 +80,6 @@ class NeuralDataset:
             arrays.append(self.blank_responses)
         return sha256_arrays(*arrays)
 
-    def stimulus_hash(self) -> str:
-        """Hash of the images alone: a cache key for model features."""
-        return sha256_arrays(self.stimuli)
-
 
 def validate(ds: NeuralDataset, source: str) -> None:
     """Raise InvalidInput naming ``source`` and the field when shapes, dtypes or ids disagree."""
