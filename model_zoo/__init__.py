@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from mouse_rsa.errors import InvalidInput
+from .errors import InvalidInput
 
 from .catalogue import SOURCES, ModelInfo, catalogue, info, list_models, offline_weights
 from .layers import LayerTap, layer_names

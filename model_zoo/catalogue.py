@@ -16,7 +16,7 @@ from importlib import resources
 
 import pandas as pd
 
-from mouse_rsa.errors import InvalidInput
+from .errors import InvalidInput
 
 from .sources import baselines, taskonomy, timm_models, torchvision_models
 

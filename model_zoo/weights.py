@@ -6,7 +6,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from mouse_rsa.errors import InvalidInput
+from .errors import InvalidInput
 
 
 def read_state_dict(path: Path | str) -> dict:

@@ -1,17 +1,15 @@
-"""One small error hierarchy. The CLI prints the message as one line and exits 2."""
+"""One error hierarchy for the library and the zoo. The CLI prints the message as one line and exits 2.
+
+The classes live in ``model_zoo.errors`` (the zoo stands alone and never imports mouse_rsa); this
+module re-exports them and adds the data errors. ``MouseRSAError`` is the base of all of them.
+"""
+from model_zoo.errors import InvalidInput, UserError, WeightsUnavailable
+
+MouseRSAError = UserError
 
 
-class MouseRSAError(Exception):
-    """Base class: a problem the user can fix; the message says what to do."""
-
-
-class InvalidInput(MouseRSAError):
-    """Arguments, files or values that cannot be used (unknown names, corrupt files, NaNs)."""
-
-
-class DataUnavailable(MouseRSAError):
+class DataUnavailable(UserError):
     """Data that is not on disk and cannot be fetched now (no network, not fetched yet)."""
 
 
-class WeightsUnavailable(MouseRSAError):
-    """Pretrained weights that are neither cached nor downloadable."""
+__all__ = ["MouseRSAError", "UserError", "InvalidInput", "DataUnavailable", "WeightsUnavailable"]

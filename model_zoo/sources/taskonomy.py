@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from torch import nn
 from torchvision.models.resnet import Bottleneck
 
-from mouse_rsa.errors import WeightsUnavailable
+from ..errors import WeightsUnavailable
 
 from ..weights import load_into, read_state_dict
 from .built import Built

@@ -7,7 +7,7 @@ import timm
 import torch
 from timm.data import resolve_model_data_config
 
-from mouse_rsa.errors import WeightsUnavailable
+from ..errors import WeightsUnavailable
 
 from ..weights import load_into, read_state_dict
 from .built import Built

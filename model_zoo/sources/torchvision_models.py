@@ -9,7 +9,7 @@ import torch
 import torchvision
 from torchvision.models import get_model, get_model_weights
 
-from mouse_rsa.errors import WeightsUnavailable
+from ..errors import WeightsUnavailable
 
 from ..weights import load_into, read_state_dict
 from .built import IMAGENET_MEAN, IMAGENET_STD, Built
