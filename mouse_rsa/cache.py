@@ -2,13 +2,18 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import os
+import socket
 import tempfile
+import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
+
+STALE_AFTER_S = 24 * 3600  # a temporary file of another host this old is an abandoned write
 
 
 def cache_dir(*parts: str) -> Path:
@@ -17,19 +22,65 @@ def cache_dir(*parts: str) -> Path:
     return root.joinpath(*parts)
 
 
+def _host() -> str:
+    return socket.gethostname().replace(".", "-")
+
+
+@functools.lru_cache(maxsize=1)
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def remove_stale_temporaries(final: Path) -> None:
+    """Remove temporary files of ``final`` left by a killed writer (``kill -9``, a crashed node).
+
+    Temporary names carry host and pid: on this host a file whose writer is gone is removed at
+    once; one from another host only after a day.
+    """
+    host = _host()
+    for tmp in final.parent.glob(f".{final.name}.*"):
+        parts = tmp.name[len(final.name) + 2:].split(".")
+        if len(parts) < 2 or not parts[1].isdigit():
+            continue
+        try:
+            abandoned = (not _pid_alive(int(parts[1]))) if parts[0] == host else \
+                time.time() - tmp.stat().st_mtime > STALE_AFTER_S
+            if abandoned:
+                tmp.unlink()
+        except OSError:
+            continue
+
+
 @contextlib.contextmanager
 def atomic_path(final: Path | str, suffix: str = "") -> Iterator[Path]:
     """Yield a temporary path beside ``final``; rename it into place only if the block succeeds.
 
-    Readers never see a half-written file: an exception (or Ctrl-C) removes the temporary file.
+    Readers never see a half-written file: an exception (or Ctrl-C) removes the temporary file, and
+    one left by a killed writer is removed by the next write of the same file. The file gets the
+    usual permissions (0666 less the umask), so results a lab shares stay group-readable.
     """
     final = Path(final)
     final.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=final.parent, prefix=f".{final.name}.", suffix=suffix or final.suffix)
+    remove_stale_temporaries(final)
+    prefix = f".{final.name}.{_host()}.{os.getpid()}."
+    fd, tmp = tempfile.mkstemp(dir=final.parent, prefix=prefix, suffix=suffix or final.suffix)
     os.close(fd)
     tmp_path = Path(tmp)
     try:
         yield tmp_path
+        os.chmod(tmp_path, 0o666 & ~_umask())
         os.replace(tmp_path, final)
     finally:
         if tmp_path.exists():

@@ -1,19 +1,76 @@
-"""The ``mouse-rsa`` command: parses arguments, calls the library, prints, maps errors to exit 2."""
+"""The ``mouse-rsa`` command: parses arguments, calls the library, prints, maps errors to exit 2.
+
+Only argparse and the settings are imported up front, so ``--help`` is instant; each command
+imports what it needs. Defaults shown in ``--help`` are the library's (``mouse_rsa.settings``).
+"""
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
+import re
 import sys
 import warnings
 
-from .errors import MouseRSAError
+from .errors import UserError
+from .settings import DEVICES, Settings
+
+HELP = {
+    "dataset": "allen, demo or the path of a dataset .h5 file",
+    "stimuli": "directory of image files (RDM rows follow their sorted names); with --neural-rdms",
+    "neural_rdms": "npz with one RDM per site key (VISp_L23, ...) and optional <site>_ceiling (r²) "
+                   "or <site>_ceiling_r (r)",
+    "seed": "seed of random weights, projections, folds and reliability splits",
+    "folds": "cross-validation folds over stimuli",
+    "repeats": "repeated k-fold partitions",
+    "layers": "layer set: all, latent (each model's final representation) or a glob such as 'features.*'",
+    "max_dim": "random-projection size for layers with more units",
+    "weights_file": "local state dict (.pth/.safetensors) used as the pretrained weights",
+    "reliability_threshold": "split-half reliability a cell needs",
+    "min_cells": "reliable cells a site needs",
+    "reliability_splits": "random split-halves averaged per cell",
+    "batch_size": "images per forward pass",
+    "device": "where the network runs",
+    "use_cache": "",
+}
+
+
+class _Formatter(argparse.ArgumentDefaultsHelpFormatter):
+    def _get_help_string(self, action):  # no "(default: None)" noise
+        return action.help if action.default in (None, False) else super()._get_help_string(action)
+
+
+def add_settings_options(parser: argparse.ArgumentParser) -> None:
+    """One option per Settings field (``--no-cache`` for use_cache), defaults taken from Settings."""
+    for f in dataclasses.fields(Settings):
+        if f.name == "use_cache":
+            parser.add_argument("--no-cache", dest="use_cache", action="store_false",
+                                help="recompute features instead of reading the feature cache")
+            continue
+        kind = {int: int, float: float}.get(type(f.default), str)
+        extra = {"choices": DEVICES} if f.name == "device" else {}
+        parser.add_argument("--" + f.name.replace("_", "-"), dest=f.name, type=kind, default=f.default,
+                            help=HELP[f.name], **extra)
+
+
+def settings_from(args: argparse.Namespace) -> Settings:
+    return Settings(**{f.name: getattr(args, f.name) for f in dataclasses.fields(Settings)})
+
+
+def add_unit_options(parser: argparse.ArgumentParser) -> None:
+    """What to run: models, weights, methods, where to write."""
+    parser.add_argument("--model", required=True, nargs="+", metavar="NAME",
+                        help="models, study presets (study:zoo, study:taskonomy, study:all) or globs ('resnet*')")
+    parser.add_argument("--weights", default="both", choices=["pretrained", "random", "both"])
+    parser.add_argument("--method", default="rsa", choices=["rsa", "encoding", "all"])
+    parser.add_argument("--out", default="results", help="results directory")
+    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    add_settings_options(parser)
 
 
 def _cmd_dataset_fetch(args) -> None:
     from .data.allen import allen_path, fetch_allen
 
-    if args.name != "allen":
-        raise MouseRSAError(f"only 'allen' can be fetched (the demo is built offline on first use), not {args.name!r}")
     ds = fetch_allen(max_experiments=args.max_experiments, window_s=tuple(args.window))
     print(f"wrote {allen_path()}: {ds.n_cells} cells, {ds.n_stimuli} stimuli, "
           f"{len(ds.metadata['experiments'])} experiments")
@@ -23,14 +80,16 @@ def _cmd_dataset_info(args) -> None:
     from .data import load_dataset
     from .sites import select_sites
 
-    ds = load_dataset(args.name)
-    sel = select_sites(ds, threshold=args.reliability_threshold, min_cells=args.min_cells, seed=args.seed)
+    s = settings_from(args)
+    ds = load_dataset(s.dataset)
+    sel = select_sites(ds, threshold=s.reliability_threshold, min_cells=s.min_cells,
+                       n_splits=s.reliability_splits, seed=s.seed)
     info = {
         "name": ds.name, "n_stimuli": ds.n_stimuli, "n_cells": ds.n_cells, "n_trials": ds.responses.shape[1],
-        "n_reliable_cells": int(sel.reliable.sum()), "reliability_threshold": args.reliability_threshold,
-        "min_cells": args.min_cells, "seed": args.seed, "n_sites": len(sel.sites),
-        "sites": [{"site": s.key, "area": s.area, "cortical_layer": s.cortical_layer, "n_cells": s.n_cells,
-                   "ceiling": round(s.ceiling, 6)} for s in sel.sites],
+        "n_reliable_cells": int(sel.reliable.sum()), "reliability_threshold": s.reliability_threshold,
+        "min_cells": s.min_cells, "seed": s.seed, "n_sites": len(sel.sites),
+        "sites": [{"site": x.key, "area": x.area, "cortical_layer": x.cortical_layer, "n_cells": x.n_cells,
+                   "ceiling": round(x.ceiling, 6)} for x in sel.sites],
         "dropped_sites": sel.dropped.to_dict(orient="records"),
         "content_hash": ds.content_hash(),
     }
@@ -38,12 +97,12 @@ def _cmd_dataset_info(args) -> None:
         print(json.dumps(info, indent=2))
         return
     print(f"{ds.name}: {ds.n_stimuli} stimuli, {ds.n_cells} cells, {info['n_reliable_cells']} reliable "
-          f"(split-half ≥ {args.reliability_threshold}), {len(sel.sites)} sites")
+          f"(split-half ≥ {s.reliability_threshold}), {len(sel.sites)} sites")
     print(f"{'site':<12}{'n_cells':>8}{'ceiling':>9}")
-    for s in info["sites"]:
-        print(f"{s['site']:<12}{s['n_cells']:>8}{s['ceiling']:>9.3f}")
+    for x in info["sites"]:
+        print(f"{x['site']:<12}{x['n_cells']:>8}{x['ceiling']:>9.3f}")
     for d in info["dropped_sites"]:
-        print(f"dropped {d['area']} {d['cortical_layer']}: {d['n_reliable']} reliable cells < {args.min_cells}")
+        print(f"dropped {d['area']} {d['cortical_layer']}: {d['n_reliable']} reliable cells < {s.min_cells}")
 
 
 def _cmd_models(args) -> None:
@@ -59,8 +118,9 @@ def _cmd_models(args) -> None:
 
 
 def _cmd_layers(args) -> None:
-    import model_zoo
     import numpy as np
+
+    import model_zoo
 
     model = model_zoo.create(args.model, weights=model_zoo.offline_weights(args.model), seed=0)
     example = model.preprocess(np.zeros((1, model.input_size, model.input_size), dtype=np.uint8))
@@ -68,71 +128,58 @@ def _cmd_layers(args) -> None:
         print(name)
 
 
+def _print_scores(scores) -> None:
+    if scores.empty:
+        return
+    columns = ["model", "method", "layer_set", "weights"]
+    print(scores.pivot_table(index="site", columns=columns, values="score", sort=False).round(3).to_string())
+    summary = scores.groupby(columns).agg(mean_score=("score", "mean"),
+                                          mean_score_normalized=("score_normalized", "mean"),
+                                          n_sites=("site", "size"))
+    print(summary.round(4).to_string())
+
+
 def _cmd_benchmark(args) -> None:
-    import model_zoo
+    from .runner import benchmark
 
-    from .benchmark import benchmark
-    from .targets import load_targets
-
-    for name in args.model:  # unknown names fail before any work
-        model_zoo.info(name)
-    targets = load_targets(args.dataset, args.stimuli, args.neural_rdms, args.reliability_threshold,
-                           args.min_cells, seed=args.seed)
-    failed = []
-    for name in args.model:
-        try:
-            result = benchmark(
-                name, weights=args.weights, seed=args.seed, folds=args.folds, repeats=args.repeats,
-                method=args.method, out=args.out, layers=args.layers, device=args.device,
-                batch_size=args.batch_size, max_dim=args.max_dim, weights_file=args.weights_file,
-                use_cache=not args.no_cache, progress=not args.quiet, targets=targets, resume=args.resume,
-            )
-        except MouseRSAError as err:
-            if len(args.model) == 1:
-                raise
-            print(f"mouse-rsa: error: {err}", file=sys.stderr)
-            failed.append(name)
-            continue
-        for line in result.unavailable:
-            print(f"mouse-rsa: skipped {line}", file=sys.stderr)
-        s = result.scores
-        print(s.pivot_table(index="site", columns=["model", "method", "weights"], values="score",
-                            sort=False).round(3).to_string())
-        summary = s.groupby(["model", "method", "weights"]).agg(
-            mean_score=("score", "mean"), mean_score_normalized=("score_normalized", "mean"),
-            n_sites=("site", "size"))
-        print(summary.round(4).to_string())
-    if args.out:
-        print(f"results under {args.out}; rank them with `mouse-rsa leaderboard {args.out}`")
-    if failed:
-        raise MouseRSAError(f"{len(failed)} of {len(args.model)} models failed: {', '.join(failed)}")
+    result = benchmark(args.model, settings_from(args), weights=args.weights, methods=args.method, out=args.out,
+                       resume=args.resume, progress=not args.quiet)
+    for line in result.skipped:
+        print(f"mouse-rsa: skipped {line}", file=sys.stderr)
+    _print_scores(result.scores)
+    if result.reused:
+        print(f"{result.reused} finished unit(s) reused from {args.out}")
+    print(f"results under {args.out}; rank them with `mouse-rsa leaderboard {args.out}`")
+    if result.failed:
+        for line in result.failed:
+            print(f"mouse-rsa: error: {line}", file=sys.stderr)
+        raise UserError(f"{len(result.failed)} unit group(s) failed; the others are written")
 
 
 def _cmd_leaderboard(args) -> None:
-    from .leaderboard import leaderboard, write
+    from .leaderboard import rank, write
 
-    table = leaderboard(args.directory)
+    table = rank(args.directory)
     out = args.output or f"{args.directory}/leaderboard.csv"
     write(table, out)
-    shown = ["dataset", "method", "rank", "model", "weights", "mean_score", "ci_low", "ci_high", "n_sites",
-             "pretrained_minus_random"]
+    shown = ["dataset", "method", "layer_set", "rank", "model", "weights", "mean_score", "ci_low", "ci_high",
+             "n_sites", "pretrained_minus_random"]
     print(table[shown].round(4).to_string(index=False, na_rep=""))
     print(f"wrote {out}")
 
 
 def _cmd_compare(args) -> None:
-    from .cache import atomic_path
-    from .leaderboard import read_scores
+    from .leaderboard import write
+    from .results import read_scores
     from .stats import paired_comparison
 
     table = paired_comparison(read_scores(args.directory))
     if table.empty:
-        print("no architecture has both pretrained and random scores; run `mouse-rsa benchmark --weights both`")
-        return
+        raise UserError(f"no architecture under {args.directory} has both pretrained and random scores; "
+                        "run `mouse-rsa benchmark --weights both` first")
     print(table.round(4).to_string(index=False))
     if args.output:
-        with atomic_path(args.output) as tmp:
-            table.to_csv(tmp, index=False)
+        print(f"wrote {write(table, args.output)}")
 
 
 def _cmd_figures(args) -> None:
@@ -142,96 +189,96 @@ def _cmd_figures(args) -> None:
         print(f"wrote {path}")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    from .reliability import DEFAULT_THRESHOLD
-    from .sites import DEFAULT_MIN_CELLS
+def _directory_command(sub, name: str, help_text: str, output_help: str):
+    p = sub.add_parser(name, help=help_text, formatter_class=_Formatter)
+    p.add_argument("directory", nargs="?", default="results", metavar="DIR", help="results directory")
+    p.add_argument("-o", "--output", default=None, metavar="PATH", help=output_help)
+    return p
 
+
+def _dataset_parsers(sub) -> None:
+    d = sub.add_parser("dataset", help="fetch or describe neural datasets")
+    dsub = d.add_subparsers(dest="action", required=True, metavar="ACTION")
+    f = dsub.add_parser("fetch", help="download and prepare the Allen natural-scenes data (needs the internet)",
+                        formatter_class=_Formatter)
+    f.add_argument("name", choices=["allen"])
+    f.add_argument("--max-experiments", type=int, default=None, help="only the first N experiments (by id)")
+    f.add_argument("--window", type=float, nargs=2, default=(0.0, 0.5), metavar=("START", "END"),
+                   help="response window in seconds after onset")
+    f.set_defaults(func=_cmd_dataset_fetch)
+    i = dsub.add_parser("info", help="stimuli, cells, reliable cells and sites of a dataset",
+                        formatter_class=_Formatter)
+    i.add_argument("dataset", metavar="NAME|PATH", help=HELP["dataset"])
+    i.add_argument("--json", action="store_true", help="print JSON")
+    for name in ("reliability_threshold", "min_cells", "reliability_splits", "seed"):
+        default = getattr(Settings(), name)
+        i.add_argument("--" + name.replace("_", "-"), dest=name, type=type(default), default=default,
+                       help=HELP[name])
+    i.set_defaults(func=_cmd_dataset_info, **{f.name: f.default for f in dataclasses.fields(Settings)
+                                              if f.name not in ("dataset",)})
+
+
+def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="mouse-rsa", description="Which deep networks best characterize mouse visual "
                                 "cortex? Score models against Allen Brain Observatory natural-scene responses.")
     p.add_argument("--debug", action="store_true", help="show tracebacks")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _dataset_parsers(sub)
 
-    d = sub.add_parser("dataset", help="fetch or describe neural datasets")
-    dsub = d.add_subparsers(dest="action", required=True, metavar="ACTION")
-    f = dsub.add_parser("fetch", help="download and prepare the Allen natural-scenes data (needs the internet)")
-    f.add_argument("name", choices=["allen"])
-    f.add_argument("--max-experiments", type=int, default=None, help="only the first N experiments (by id)")
-    f.add_argument("--window", type=float, nargs=2, default=(0.0, 0.5), metavar=("START", "END"),
-                   help="response window in seconds after onset (default 0 0.5)")
-    f.set_defaults(func=_cmd_dataset_fetch)
-    i = dsub.add_parser("info", help="stimuli, cells, reliable cells and sites of a dataset")
-    i.add_argument("name", metavar="NAME|PATH")
-    i.add_argument("--json", action="store_true")
-    i.add_argument("--reliability-threshold", type=float, default=DEFAULT_THRESHOLD)
-    i.add_argument("--min-cells", type=int, default=DEFAULT_MIN_CELLS)
-    i.add_argument("--seed", type=int, default=0)
-    i.set_defaults(func=_cmd_dataset_info)
-
-    m = sub.add_parser("models", help="list models with metadata")
+    m = sub.add_parser("models", help="list models with metadata", formatter_class=_Formatter)
     m.add_argument("pattern", nargs="?", default=None, metavar="PATTERN", help="glob, e.g. 'resnet*'")
     m.add_argument("--all", action="store_true", help="include every torchvision and timm name")
-    m.add_argument("--json", action="store_true")
+    m.add_argument("--json", action="store_true", help="print JSON")
     m.set_defaults(func=_cmd_models)
 
-    lay = sub.add_parser("layers", help="list the layers extracted from a model, in forward order")
+    lay = sub.add_parser("layers", help="list the layers extracted from a model, in forward order",
+                         formatter_class=_Formatter)
     lay.add_argument("model")
     lay.add_argument("--pattern", default=None, help="glob on layer names")
     lay.set_defaults(func=_cmd_layers)
 
-    b = sub.add_parser("benchmark", help="score a model against every neural site")
-    b.add_argument("--model", required=True, nargs="+", metavar="NAME",
-                   help="one or more models; cells and site RDMs are prepared once for all")
-    b.add_argument("--weights", default="both", choices=["pretrained", "random", "both", "fixed"])
-    b.add_argument("--weights-file", default=None, help="local state dict (.pth/.safetensors) for pretrained")
-    b.add_argument("--dataset", default="allen", help="allen, demo or a dataset .h5 path (default allen)")
-    b.add_argument("--stimuli", default=None, metavar="DIR", help="image files, with --neural-rdms")
-    b.add_argument("--neural-rdms", default=None, metavar="FILE.npz", help="one RDM per site key, e.g. VISp_L23")
-    b.add_argument("--method", default="rsa", choices=["rsa", "encoding", "all"])
-    b.add_argument("--seed", type=int, default=0, help="seed of random weights, projections, folds, splits")
-    b.add_argument("--folds", type=int, default=6)
-    b.add_argument("--repeats", type=int, default=1, help="repeated k-fold")
-    b.add_argument("--layers", default=None, help="glob selecting layers (default: all)")
-    b.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
-    b.add_argument("--batch-size", type=int, default=32)
-    b.add_argument("--max-dim", type=int, default=4096, help="random-projection target for large layers")
-    b.add_argument("--reliability-threshold", type=float, default=DEFAULT_THRESHOLD)
-    b.add_argument("--min-cells", type=int, default=DEFAULT_MIN_CELLS)
-    b.add_argument("--out", default="results")
-    b.add_argument("--no-cache", action="store_true", help="recompute features instead of reading the cache")
+    b = sub.add_parser("benchmark", help="score models against every neural site, one unit after another",
+                       formatter_class=_Formatter)
+    add_unit_options(b)
     b.add_argument("--resume", action="store_true",
-                   help="keep units already under --out (same data, folds, repeats) instead of redoing them")
-    b.add_argument("--quiet", action="store_true", help="no progress bars")
+                   help="keep units already whole under --out with the same settings instead of redoing them")
     b.set_defaults(func=_cmd_benchmark)
 
-    lb = sub.add_parser("leaderboard", help="rank every model run under a results directory")
-    lb.add_argument("directory", nargs="?", default="results", metavar="DIR")
-    lb.add_argument("-o", "--output", default=None, metavar="CSV", help="default DIR/leaderboard.csv")
-    lb.set_defaults(func=_cmd_leaderboard)
-
-    c = sub.add_parser("compare", help="pretrained vs random per architecture: paired tests over sites")
-    c.add_argument("directory", nargs="?", default="results", metavar="DIR")
-    c.add_argument("-o", "--output", default=None, metavar="CSV")
-    c.set_defaults(func=_cmd_compare)
-
-    fg = sub.add_parser("figures", help="leaderboard, pretrained-vs-random and best-layer-depth figures (PNG)")
-    fg.add_argument("directory", nargs="?", default="results", metavar="DIR")
-    fg.add_argument("-o", "--output", default=None, metavar="FIGDIR", help="default DIR/figures")
-    fg.set_defaults(func=_cmd_figures)
+    _directory_command(sub, "leaderboard", "rank every unit under a results directory",
+                       "CSV to write (default DIR/leaderboard.csv)").set_defaults(func=_cmd_leaderboard)
+    _directory_command(sub, "compare", "pretrained vs random per architecture: paired tests over sites",
+                       "CSV to write").set_defaults(func=_cmd_compare)
+    _directory_command(sub, "figures", "the paper's figures from a results directory (PNG and PDF)",
+                       "figure directory (default DIR/figures)").set_defaults(func=_cmd_figures)
     return p
 
 
+def _cli_words(err: UserError, parser: argparse.ArgumentParser) -> str:
+    """The library's message with parameter names shown as this command's flags."""
+    message = str(err)
+    dests = {a.dest for action in parser._actions if isinstance(action, argparse._SubParsersAction)
+             for choice in action.choices.values() for a in choice._actions}
+    argument = getattr(err, "argument", None)
+    if argument in dests:
+        message = re.sub(rf"\b{argument}\b", "--" + argument.replace("_", "-"), message, count=1)
+    for dest in sorted(d for d in dests if "_" in d and d != argument):
+        message = re.sub(rf"(?<!-)\b{dest}\b", "--" + dest.replace("_", "-"), message)
+    return message
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
     warnings.formatwarning = lambda message, category, *rest: f"mouse-rsa: warning: {message}\n"
     try:
         args.func(args)
-    except MouseRSAError as err:
+    except UserError as err:
         if args.debug:
             raise
-        print(f"mouse-rsa: error: {err}", file=sys.stderr)
+        print(f"mouse-rsa: error: {_cli_words(err, parser)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("mouse-rsa: interrupted; finished units are kept, run the command again to redo the rest",
+        print("mouse-rsa: interrupted; finished units are kept: run the same command with --resume to do the rest",
               file=sys.stderr)
         return 130
     return 0

@@ -1,9 +1,10 @@
-"""Aggregate every benchmark run under a results directory into one ranked table.
+"""Rank every whole unit under a results directory into one table (``rank``) and write it (``write``).
 
-One row per dataset × method × model × weights × seed: rank (within dataset and method, by mean
-score), mean score over sites with a 95 % percentile-bootstrap CI (seeded; the seed is a column),
-mean r², mean normalised score, n_sites, the model's n_params and depth, and for pretrained rows
-the difference to the same architecture's random row (same seed when there is one).
+One row per dataset × method × layer set × model × weights (and weights source) × seed: rank
+(within dataset, method and layer set, by mean score), the mean score over sites with a 95 %
+percentile-bootstrap CI (seeded; the seed is a column), mean signed r², mean normalised score,
+n_sites, the model's catalogue metadata, and for pretrained rows the difference to the same
+architecture's random row (same seed when there is one). Reads CSVs only: no torch.
 """
 from __future__ import annotations
 
@@ -12,64 +13,46 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-import model_zoo
-
-from .benchmark import SCORE_COLUMNS
 from .cache import atomic_path
-from .errors import InvalidInput
+from .results import read_scores
 from .stats import bootstrap_ci
 
-COLUMNS = ["dataset", "method", "rank", "model", "weights", "seed", "mean_score", "ci_low", "ci_high",
-           "mean_score_r2", "mean_score_normalized", "n_sites", "n_params", "depth", "source",
+GROUP = ["dataset", "method", "layer_set", "model", "weights", "weights_source", "seed"]
+COLUMNS = ["dataset", "method", "layer_set", "rank", "model", "weights", "weights_source", "seed", "mean_score",
+           "ci_low", "ci_high", "mean_score_r2", "mean_score_normalized", "n_sites", "n_params", "depth", "source",
            "pretrained_minus_random", "bootstrap_seed"]
 
 
-def read_scores(directory: str | Path) -> pd.DataFrame:
-    """Every ``*.scores.csv`` under ``directory``, concatenated (a later file for the same unit wins)."""
-    directory = Path(directory)
-    if not directory.is_dir():
-        raise InvalidInput(f"results directory {directory} does not exist; run `mouse-rsa benchmark` first")
-    frames = []
-    for path in sorted(directory.rglob("*.scores.csv")):
-        try:
-            table = pd.read_csv(path)
-        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
-            raise InvalidInput(f"{path} is not a readable scores file ({err}); delete it or re-run that model") from err
-        missing = set(SCORE_COLUMNS) - set(table.columns)
-        if missing:
-            raise InvalidInput(f"{path} lacks columns {sorted(missing)}; re-run that model")
-        frames.append(table)
-    if not frames:
-        raise InvalidInput(f"no *.scores.csv under {directory}; run `mouse-rsa benchmark` first")
-    scores = pd.concat(frames, ignore_index=True)
-    return scores.drop_duplicates(["dataset", "method", "model", "weights", "seed", "site"], keep="last")
+def _metadata() -> pd.DataFrame:
+    import model_zoo
+
+    table = model_zoo.catalogue()
+    return table.set_index("name")[["n_params", "depth", "source"]]
 
 
-def leaderboard(directory: str | Path = "results", bootstrap_seed: int = 0) -> pd.DataFrame:
+def rank(directory: str | Path = "results", bootstrap_seed: int = 0) -> pd.DataFrame:
+    """The leaderboard of ``directory`` (see the module docstring for its columns)."""
     scores = read_scores(directory)
     rows = []
-    for (dataset, method, model, weights, seed), g in scores.groupby(["dataset", "method", "model", "weights", "seed"]):
+    for values, g in scores.groupby(GROUP, dropna=False, sort=True):
         low, high = bootstrap_ci(g["score"], seed=bootstrap_seed)
-        try:
-            meta = model_zoo.info(model)
-        except InvalidInput:
-            meta = model_zoo.ModelInfo(model, "unknown")
-        rows.append({"dataset": dataset, "method": method, "model": model, "weights": weights, "seed": seed,
-                     "mean_score": g["score"].mean(), "ci_low": low, "ci_high": high,
+        rows.append({**dict(zip(GROUP, values)), "mean_score": g["score"].mean(), "ci_low": low, "ci_high": high,
                      "mean_score_r2": g["score_r2"].mean(), "mean_score_normalized": g["score_normalized"].mean(),
-                     "n_sites": int(g["site"].nunique()), "n_params": meta.n_params, "depth": meta.depth,
-                     "source": meta.source, "bootstrap_seed": bootstrap_seed})
-    table = pd.DataFrame(rows)
+                     "n_sites": int(g["site"].nunique()), "bootstrap_seed": bootstrap_seed})
+    table = pd.DataFrame(rows).join(_metadata(), on="model")
+    table["source"] = table["source"].fillna("unknown")
     table["pretrained_minus_random"] = [_minus_random(table, row) for row in table.itertuples()]
-    table["rank"] = table.groupby(["dataset", "method"])["mean_score"].rank(ascending=False, method="min").astype(int)
-    return table.sort_values(["dataset", "method", "rank", "model"])[COLUMNS].reset_index(drop=True)
+    ranks = table.groupby(["dataset", "method", "layer_set"])["mean_score"].rank(ascending=False, method="min")
+    table["rank"] = ranks.astype(int)
+    return table.sort_values(["dataset", "method", "layer_set", "rank", "model"])[COLUMNS].reset_index(drop=True)
 
 
 def _minus_random(table: pd.DataFrame, row) -> float:
     if row.weights != "pretrained":
         return np.nan
     random = table[(table["dataset"] == row.dataset) & (table["method"] == row.method)
-                   & (table["model"] == row.model) & (table["weights"] == "random")]
+                   & (table["layer_set"] == row.layer_set) & (table["model"] == row.model)
+                   & (table["weights"] == "random")]
     if random.empty:
         return np.nan
     same_seed = random[random["seed"] == row.seed]
@@ -78,6 +61,7 @@ def _minus_random(table: pd.DataFrame, row) -> float:
 
 
 def write(table: pd.DataFrame, path: str | Path) -> Path:
+    """Write ``table`` as CSV atomically."""
     path = Path(path)
     with atomic_path(path) as tmp:
         table.to_csv(tmp, index=False, float_format="%.10g")

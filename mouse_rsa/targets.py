@@ -1,58 +1,94 @@
 """What a model is scored against: stimuli plus neural-site RDMs (and, from raw data, cells).
 
 Two ways in: a neural dataset (reliable cells → sites → RDMs and ceilings, cell means for encoding),
-or RDMs that labs share (``--stimuli DIR`` + ``--neural-rdms FILE.npz``). The npz holds one
-stimuli × stimuli RDM per site under its site key (``VISp_L23``, see mouse_rsa.sites) and may hold
-a noise ceiling per site as a scalar under ``<site>_ceiling``; RDM rows follow the image files of
-DIR sorted by name.
+or RDMs that labs share (``stimuli`` directory + ``neural_rdms`` npz). The npz holds one
+stimuli × stimuli RDM per site under its site key (``VISp_L23``, see mouse_rsa.sites); RDM rows
+follow the image files of the directory sorted by name. A noise ceiling per site is optional:
+``<site>_ceiling`` in explained-variance (r²) units, the largest r² a model can reach (this is what
+mouse-rsa computes: the Spearman–Brown split-half reliability of the RDM), or ``<site>_ceiling_r`` in
+correlation units (the largest r), which is squared. Either must be one number in [0, 1].
 """
 from __future__ import annotations
 
+import hashlib
+import json
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from .cache import sha256_arrays
-from .data import load_dataset
+from .data import NeuralDataset, load_dataset
 from .errors import InvalidInput
-from .reliability import DEFAULT_SPLITS, DEFAULT_THRESHOLD
-from .sites import DEFAULT_MIN_CELLS, SiteRDM, parse_site_key, select_sites
+from .rdm import upper
+from .settings import Settings
+from .sites import SiteRDM, parse_site_key, select_sites
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp")
+CEILING_SUFFIXES = {"_ceiling_r": 2.0, "_ceiling": 1.0}  # suffix → power that gives r² units
 
 
 @dataclass
 class Targets:
+    """Neural targets of one dataset under one set of target settings.
+
+    ``stimuli`` (n, h, w) uint8; ``sites`` in area × layer order; for datasets also ``cell_means``
+    (stimuli × reliable cells), ``cell_reliability`` and ``cell_site`` (site key per cell).
+    ``key`` identifies the content and the selection settings (16 hex).
+    """
+
     name: str
     content_hash: str
+    key: str
     stimuli: np.ndarray
     sites: list[SiteRDM]
-    cell_means: np.ndarray | None = None        # stimuli × reliable cells
-    cell_reliability: np.ndarray | None = None  # per reliable cell
-    cell_site: np.ndarray | None = None         # site key per reliable cell
+    cell_means: np.ndarray | None = None
+    cell_reliability: np.ndarray | None = None
+    cell_site: np.ndarray | None = None
+
+    @property
+    def n_stimuli(self) -> int:
+        return int(self.stimuli.shape[0])
+
+    def site_vectors(self) -> np.ndarray:
+        """Upper triangles of every site RDM as columns, (n_pairs, n_sites) float64."""
+        return np.stack([upper(site.rdm) for site in self.sites], axis=1)
 
 
-def load_targets(dataset="allen", stimuli=None, neural_rdms=None, threshold: float = DEFAULT_THRESHOLD,
-                 min_cells: int = DEFAULT_MIN_CELLS, n_splits: int = DEFAULT_SPLITS, seed: int = 0) -> Targets:
-    """Targets from a dataset (name or path), or from ``stimuli`` + ``neural_rdms`` when given."""
-    if (stimuli is None) != (neural_rdms is None):
-        raise InvalidInput("--stimuli and --neural-rdms go together")
-    if stimuli is not None:
-        return rdm_targets(stimuli, neural_rdms)
-    return dataset_targets(dataset, threshold, min_cells, n_splits, seed)
+def load_targets(settings: Settings, dataset: NeuralDataset | None = None) -> Targets:
+    """The targets ``settings`` describe; ``dataset`` (already loaded) replaces loading it by name."""
+    if settings.stimuli is not None:
+        targets = rdm_targets(settings.stimuli, settings.neural_rdms)
+    else:
+        targets = dataset_targets(dataset if dataset is not None else load_dataset(settings.dataset), settings)
+    if settings.folds > targets.n_stimuli:
+        raise InvalidInput(f"folds={settings.folds} is more than the {targets.n_stimuli} stimuli; "
+                           f"use at most {targets.n_stimuli}", argument="folds")
+    return targets
 
 
-def dataset_targets(dataset, threshold: float, min_cells: int, n_splits: int, seed: int) -> Targets:
-    ds = load_dataset(dataset)
-    selection = select_sites(ds, threshold=threshold, min_cells=min_cells, n_splits=n_splits, seed=seed)
+def _key(fields: dict) -> str:
+    return hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def dataset_targets(ds: NeuralDataset, settings: Settings) -> Targets:
+    """Reliable cells of ``ds`` grouped into sites, with site RDMs, ceilings and cell means."""
+    if ds.responses.shape[1] < 2:
+        raise InvalidInput(f"dataset {ds.name!r} has one trial per stimulus; split-half reliability needs "
+                           "at least 2 trials", argument="dataset")
+    selection = select_sites(ds, threshold=settings.reliability_threshold, min_cells=settings.min_cells,
+                             n_splits=settings.reliability_splits, seed=settings.seed)
     if not selection.sites:
-        raise InvalidInput(f"dataset {ds.name!r} has no site with {min_cells} cells of reliability ≥ {threshold}; "
-                           "lower --reliability-threshold or --min-cells")
+        raise InvalidInput(f"dataset {ds.name!r} has no site with {settings.min_cells} cells of reliability "
+                           f"≥ {settings.reliability_threshold}; lower reliability_threshold or min_cells",
+                           argument="reliability_threshold")
     index = np.concatenate([selection.cell_index[s.key] for s in selection.sites])
     keys = np.concatenate([[s.key] * s.n_cells for s in selection.sites])
-    return Targets(ds.name, ds.content_hash(), ds.stimuli, selection.sites, selection.cell_means[index].T,
-                   selection.reliability[index], keys)
+    content = ds.content_hash()
+    fields = dict(settings.target_fields(), dataset=ds.name, stimuli=None, neural_rdms=None, content=content)
+    return Targets(ds.name, content, _key(fields), ds.stimuli, selection.sites,
+                   selection.cell_means[index].T, selection.reliability[index], keys)
 
 
 def read_stimuli(directory: Path | str) -> np.ndarray:
@@ -61,11 +97,13 @@ def read_stimuli(directory: Path | str) -> np.ndarray:
 
     directory = Path(directory)
     if not directory.is_dir():
-        raise InvalidInput(f"--stimuli {directory} is not a directory of images")
+        raise InvalidInput(f"stimuli {directory} is not a directory of images", argument="stimuli")
     files = sorted(p for p in directory.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
-    if not files:
-        raise InvalidInput(f"--stimuli {directory} holds no images ({', '.join(IMAGE_SUFFIXES)})")
-    images, size = [], None
+    if len(files) < 3:
+        raise InvalidInput(f"stimuli {directory} holds {len(files)} images ({', '.join(IMAGE_SUFFIXES)}); "
+                           "an RDM needs at least 3", argument="stimuli")
+    images: list[np.ndarray] = []
+    size = None
     for path in files:
         try:
             with Image.open(path) as img:
@@ -73,36 +111,68 @@ def read_stimuli(directory: Path | str) -> np.ndarray:
                 size = size or gray.size
                 images.append(np.asarray(gray.resize(size, Image.BILINEAR) if gray.size != size else gray))
         except (OSError, UnidentifiedImageError) as err:
-            raise InvalidInput(f"stimulus image {path} cannot be read ({err})") from err
+            raise InvalidInput(f"stimulus image {path} cannot be read ({err})", argument="stimuli") from err
     return np.stack(images).astype(np.uint8)
 
 
-def rdm_targets(stimuli_dir, rdm_file) -> Targets:
-    stimuli = read_stimuli(stimuli_dir)
-    n = len(stimuli)
-    rdm_file = Path(rdm_file)
+def _read_npz(path: Path) -> dict[str, np.ndarray]:
     try:
-        with np.load(rdm_file, allow_pickle=False) as f:
-            arrays = {k: f[k] for k in f.files}
-    except (OSError, ValueError, EOFError) as err:
-        raise InvalidInput(f"--neural-rdms {rdm_file} is not a readable .npz of RDMs ({err})") from err
-    ceilings = {k[: -len("_ceiling")]: float(v) for k, v in arrays.items() if k.endswith("_ceiling")}
-    sites = []
-    for key, matrix in arrays.items():
-        if key.endswith("_ceiling"):
+        with np.load(path, allow_pickle=False) as f:
+            return {k: f[k] for k in f.files}
+    except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile) as err:
+        raise InvalidInput(f"neural_rdms {path} is not a readable .npz of RDMs ({type(err).__name__}: {err}); "
+                           "write it with numpy.savez", argument="neural_rdms") from err
+
+
+def _ceiling(name: str, value: np.ndarray, power: float) -> float:
+    if value.shape != () or value.dtype.kind not in "fiu" or not 0 <= float(value) <= 1:
+        raise InvalidInput(f"{name} must be one number in [0, 1], not {value.dtype} {value.shape} "
+                           f"{value if value.size == 1 else ''}".rstrip(), argument="neural_rdms")
+    return float(value) ** power
+
+
+def _split_ceilings(arrays: dict[str, np.ndarray]) -> tuple[dict[str, np.ndarray], dict[str, float]]:
+    """RDM arrays by site key, and ceilings (r² units) by site key."""
+    rdms, ceilings = {}, {}
+    for key, value in arrays.items():
+        suffix = next((s for s in CEILING_SUFFIXES if key.endswith(s)), None)
+        if suffix is None:
+            rdms[key] = value
             continue
-        area, layer = parse_site_key(key)
-        matrix = np.asarray(matrix, dtype=np.float64)
-        if matrix.shape != (n, n):
-            raise InvalidInput(f"RDM {key!r} in {rdm_file} is {matrix.shape} but --stimuli has {n} images; "
-                               "give one image per RDM row")
-        if not np.isfinite(matrix).all() or not np.allclose(matrix, matrix.T):
-            raise InvalidInput(f"RDM {key!r} in {rdm_file} must be finite and symmetric")
-        sites.append(SiteRDM(area, layer, 0, matrix, ceilings.get(key, float("nan"))))
-    if not sites:
-        raise InvalidInput(f"--neural-rdms {rdm_file} holds no RDM")
-    unknown = set(ceilings) - {s.key for s in sites}
+        site = key[: -len(suffix)]
+        if site in ceilings:
+            raise InvalidInput(f"two ceilings for {site}; give {site}_ceiling or {site}_ceiling_r",
+                               argument="neural_rdms")
+        ceilings[site] = _ceiling(key, value, CEILING_SUFFIXES[suffix])
+    return rdms, ceilings
+
+
+def _site(key: str, matrix: np.ndarray, n: int, ceiling: float, source: Path) -> SiteRDM:
+    area, layer = parse_site_key(key)
+    if matrix.dtype.kind not in "fiu" or matrix.shape != (n, n):
+        raise InvalidInput(f"RDM {key!r} in {source} is {matrix.dtype} {matrix.shape} but stimuli has {n} images; "
+                           "give one numeric row per image", argument="neural_rdms")
+    matrix = np.asarray(matrix, dtype=np.float64)
+    if not np.isfinite(matrix).all() or not np.allclose(matrix, matrix.T):
+        raise InvalidInput(f"RDM {key!r} in {source} must be finite and symmetric", argument="neural_rdms")
+    if np.ptp(upper(matrix)) == 0:
+        raise InvalidInput(f"RDM {key!r} in {source} is constant: it cannot be correlated with a model",
+                           argument="neural_rdms")
+    return SiteRDM(area, layer, 0, matrix, ceiling)
+
+
+def rdm_targets(stimuli_dir: Path | str, rdm_file: Path | str | None) -> Targets:
+    """Targets from a directory of stimulus images and an npz of site RDMs (module docstring)."""
+    stimuli = read_stimuli(stimuli_dir)
+    rdm_file = Path(str(rdm_file))
+    rdms, ceilings = _split_ceilings(_read_npz(rdm_file))
+    unknown = set(ceilings) - set(rdms)
     if unknown:
-        raise InvalidInput(f"ceilings for sites without an RDM in {rdm_file}: {sorted(unknown)}")
-    content = sha256_arrays(stimuli, *[s.rdm for s in sites])
-    return Targets(rdm_file.stem, content, stimuli, sites)
+        raise InvalidInput(f"ceilings for sites without an RDM in {rdm_file}: {sorted(unknown)}",
+                           argument="neural_rdms")
+    sites = [_site(key, matrix, len(stimuli), ceilings.get(key, float("nan")), rdm_file)
+             for key, matrix in rdms.items()]
+    if not sites:
+        raise InvalidInput(f"neural_rdms {rdm_file} holds no RDM", argument="neural_rdms")
+    content = sha256_arrays(stimuli, *[s.rdm for s in sites], np.array([s.ceiling for s in sites]))
+    return Targets(rdm_file.stem, content, content[:16], stimuli, sites)

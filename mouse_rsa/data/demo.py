@@ -20,10 +20,13 @@ reliabilities straddle the 0.75 threshold; ρ is kept in the cell table as ``tru
 """
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 
 from ..cache import cache_dir
+from ..errors import InvalidInput
 from .dataset import NeuralDataset, load, save
 
 VERSION = 2
@@ -53,7 +56,10 @@ def load_demo() -> NeuralDataset:
     """The demo dataset, built on first use (a few seconds) and cached."""
     path = demo_path()
     if path.exists():
-        return load(path)
+        try:
+            return load(path)
+        except InvalidInput as err:  # a cache that fails its checks is rebuilt, never reported as the user's problem
+            warnings.warn(f"the cached demo dataset was unreadable ({err}); rebuilding it", stacklevel=2)
     ds = build_demo()
     save(ds, path)
     return ds

@@ -1,0 +1,96 @@
+"""Settings of a benchmark run: one frozen dataclass, validated once, whose defaults the CLI shows.
+
+Fields fall in four groups by what they change:
+
+* the neural target (which cells, sites and RDMs): ``dataset`` or ``stimuli`` + ``neural_rdms``,
+  ``reliability_threshold``, ``min_cells``, ``reliability_splits`` and ``seed`` (reliability splits);
+* the model's features: ``layers`` (``all``, ``latent`` or a glob), ``max_dim``, ``weights_file``
+  and ``seed`` (random weights, projections);
+* the scoring: ``folds``, ``repeats`` and ``seed`` (fold assignment);
+* the run only (never the numbers): ``batch_size``, ``device``, ``use_cache``.
+
+Everything in the first three groups is part of a unit's key (``mouse_rsa.units``).
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+import numbers
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import InvalidInput
+
+LAYER_SETS = ("all", "latent")
+DEVICES = ("auto", "cpu", "cuda")
+MAX_SEED = 2**32 - 1
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every option of a benchmark run (see the module docstring for which ones change numbers)."""
+
+    dataset: str = "allen"
+    stimuli: str | None = None
+    neural_rdms: str | None = None
+    seed: int = 0
+    folds: int = 6
+    repeats: int = 1
+    layers: str = "all"
+    max_dim: int = 4096
+    weights_file: str | None = None
+    reliability_threshold: float = 0.75
+    min_cells: int = 10
+    reliability_splits: int = 10
+    batch_size: int = 32
+    device: str = "auto"
+    use_cache: bool = True
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.dataset, (str, Path)):
+            raise InvalidInput("dataset must be a name (allen, demo) or the path of a dataset file", argument="dataset")
+        _check_int("seed", self.seed, 0, MAX_SEED)
+        _check_int("folds", self.folds, 2)
+        _check_int("repeats", self.repeats, 1)
+        _check_int("max_dim", self.max_dim, 1)
+        _check_int("min_cells", self.min_cells, 2)
+        _check_int("reliability_splits", self.reliability_splits, 1)
+        _check_int("batch_size", self.batch_size, 1)
+        threshold = self.reliability_threshold
+        if isinstance(threshold, bool) or not isinstance(threshold, numbers.Real) or not -1 <= threshold <= 1:
+            raise InvalidInput(f"reliability_threshold must be a number in [-1, 1], not {threshold!r}",
+                               argument="reliability_threshold")
+        if self.device not in DEVICES:
+            raise InvalidInput(f"device must be one of {', '.join(DEVICES)}, not {self.device!r}", argument="device")
+        if not isinstance(self.layers, str) or not self.layers.strip():
+            raise InvalidInput("layers must be 'all', 'latent' or a glob such as 'features.*'", argument="layers")
+        if (self.stimuli is None) != (self.neural_rdms is None):
+            raise InvalidInput("stimuli and neural_rdms go together: give both or neither", argument="stimuli")
+        if self.weights_file is not None and not Path(self.weights_file).is_file():
+            raise InvalidInput(f"weights_file {self.weights_file} does not exist", argument="weights_file")
+
+    def replace(self, **changes) -> Settings:
+        """A copy with ``changes`` applied and validated again."""
+        return dataclasses.replace(self, **changes)
+
+    @property
+    def layer_pattern(self) -> str | None:
+        """The glob handed to the extractor: None for 'all'; 'latent' is resolved per model."""
+        return None if self.layers == "all" else self.layers
+
+    def target_fields(self) -> dict:
+        """The fields that decide the neural target (and nothing else)."""
+        return {"dataset": str(self.dataset), "stimuli": self.stimuli, "neural_rdms": self.neural_rdms,
+                "reliability_threshold": float(self.reliability_threshold), "min_cells": self.min_cells,
+                "reliability_splits": self.reliability_splits, "seed": self.seed}
+
+
+def defaults() -> Settings:
+    """The default settings (what ``mouse-rsa benchmark --help`` shows)."""
+    return Settings()
+
+
+def _check_int(name: str, value, low: int, high: float = math.inf) -> None:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or not low <= value <= high:
+        bound = f"at least {low}" if high == math.inf else f"between {low} and {high}"
+        raise InvalidInput(f"{name} must be an integer {bound}, not {value!r}", argument=name)
