@@ -55,3 +55,12 @@ def pearson_columns(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     with np.errstate(invalid="ignore", divide="ignore"):
         return (a * b).sum(axis=0) / np.sqrt((a * a).sum(axis=0) * (b * b).sum(axis=0))
 
+
+
+def correlation_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Pearson r between every column of ``a`` (n × p) and every column of ``b`` (n × q): (p, q);
+    NaN where a column is constant."""
+    a = a - a.mean(axis=0)
+    b = b - b.mean(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return (a.T @ b) / np.sqrt(np.outer((a * a).sum(axis=0), (b * b).sum(axis=0)))

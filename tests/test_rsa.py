@@ -2,12 +2,12 @@ import warnings
 
 import numpy as np
 import pytest
-from scipy import stats
+from scipy import optimize, stats
 
 from mouse_rsa import rsa
-from mouse_rsa.benchmark import ConstantLayerWarning, usable_layers
 from mouse_rsa.features import LayerGrams
 from mouse_rsa.rdm import compare, rdm, upper
+from mouse_rsa.units import ConstantLayerWarning, usable_layers
 
 
 def test_rdm_by_hand():
@@ -26,14 +26,17 @@ def test_compare_matches_scipy():
     assert compare(a, b, "spearman") == pytest.approx(stats.spearmanr(upper(a), upper(b))[0])
 
 
-def test_layer_profile_matches_scipy():
+def test_layer_profile_matches_scipy_for_every_layer_and_site():
     rng = np.random.default_rng(1)
     layers = rng.normal(size=(45, 3))
-    site = rng.normal(size=45)
-    pearson, spearman = rsa.layer_profile(layers, site)
+    layers[:, 2] = np.round(layers[:, 2])          # ties: average ranks, as scipy
+    sites = rng.normal(size=(45, 4))
+    pearson, spearman = rsa.layer_profile(layers, sites)
+    assert pearson.shape == spearman.shape == (3, 4)
     for k in range(3):
-        assert pearson[k] == pytest.approx(stats.pearsonr(layers[:, k], site)[0])
-        assert spearman[k] == pytest.approx(stats.spearmanr(layers[:, k], site)[0])
+        for s in range(4):
+            assert pearson[k, s] == pytest.approx(stats.pearsonr(layers[:, k], sites[:, s])[0], abs=1e-12)
+            assert spearman[k, s] == pytest.approx(stats.spearmanr(layers[:, k], sites[:, s])[0], abs=1e-12)
 
 
 def _layer_vectors(n_stim=30, n_layers=4, seed=0):
@@ -41,46 +44,143 @@ def _layer_vectors(n_stim=30, n_layers=4, seed=0):
     return rsa.upper_triangles(np.stack([rdm(rng.normal(size=(n_stim, 8))) for _ in range(n_layers)]))
 
 
+def _reference_cv_nnls(x, y, n_stimuli, partitions):
+    """The per-fold implementation fit_cv_nnls replaced: scipy NNLS on the centred training cells of one
+    site, held-out predictions assembled cell by cell. Returns scores (R,), weights (R, F, L), intercepts (R, F)."""
+    i, j = np.triu_indices(n_stimuli, k=1)
+    scores, weights, intercepts = [], [], []
+    for folds in partitions:
+        total, count = np.zeros(len(y)), np.zeros(len(y))
+        ws, bs = [], []
+        for test in folds:
+            held = np.zeros(n_stimuli, dtype=bool)
+            held[test] = True
+            touches = held[i] | held[j]
+            xt, yt = x[~touches], y[~touches]
+            w, _ = optimize.nnls(xt - xt.mean(axis=0), yt - yt.mean())
+            b = yt.mean() - xt.mean(axis=0) @ w
+            total[touches] += x[touches] @ w + b
+            count[touches] += 1
+            ws.append(w)
+            bs.append(b)
+        r = np.corrcoef(total / count, y)[0, 1]
+        scores.append(r if np.any(np.array(ws) > 0) and np.isfinite(r) else 0.0)
+        weights.append(ws)
+        intercepts.append(bs)
+    return np.array(scores), np.array(weights), np.array(intercepts)
+
+
+def _assert_matches_reference(x, y, n_stimuli, partitions, weights=True):
+    fit = rsa.fit_cv_nnls(x, y, n_stimuli, partitions)
+    n_sites = y.shape[1]
+    assert fit.scores.shape == (len(partitions), n_sites)
+    assert fit.weights.shape == (len(partitions), len(partitions[0]), n_sites, x.shape[1])
+    assert fit.intercepts.shape == (len(partitions), len(partitions[0]), n_sites)
+    for s in range(n_sites):
+        scores, w, b = _reference_cv_nnls(x, y[:, s], n_stimuli, partitions)
+        np.testing.assert_allclose(fit.scores[:, s], scores, rtol=0, atol=1e-8)
+        if weights:
+            np.testing.assert_allclose(fit.weights[:, :, s], w, rtol=0, atol=1e-8)
+            np.testing.assert_allclose(fit.intercepts[:, :, s], b, rtol=0, atol=1e-8)
+    return fit
+
+
+def test_fit_cv_nnls_matches_the_per_fold_scipy_fit():
+    rng = np.random.default_rng(5)
+    n = 36
+    x = _layer_vectors(n, 12, seed=1)
+    planted = x[:, [0, 3, 7]] @ rng.random((3, 3)) + 0.02 * rng.normal(size=(len(x), 3))
+    random_sites = rsa.upper_triangles(np.stack([rdm(rng.normal(size=(n, 5))) for _ in range(3)]))
+    y = np.column_stack([planted, random_sites, -x.sum(axis=1)])  # the last site gives every layer weight 0
+    fit = _assert_matches_reference(x, y, n, rsa.stimulus_folds(n, 6, 4, seed=2))
+    assert (fit.weights >= 0).all() and (fit.weights[..., :3, :] > 0).sum(axis=-1).min() >= 3
+    assert (fit.scores[:, -1] == 0.0).all() and not fit.weights[..., -1, :].any()
+
+
+def test_fit_cv_nnls_matches_scikit_learn_on_one_fold():
+    from sklearn.linear_model import LinearRegression
+
+    n = 24
+    x = _layer_vectors(n, 6, seed=3)
+    y = x @ np.array([0.5, 0.0, 0.2, 0.0, 0.1, 0.3]) + 0.05 * _layer_vectors(n, 1, seed=9)[:, 0]
+    partitions = rsa.stimulus_folds(n, 3, 1, seed=0)
+    fit = rsa.fit_cv_nnls(x, y[:, None], n, partitions)
+    i, j = np.triu_indices(n, k=1)
+    for k, test in enumerate(partitions[0]):
+        train = ~(np.isin(i, test) | np.isin(j, test))
+        sk = LinearRegression(positive=True).fit(x[train], y[train])
+        np.testing.assert_allclose(fit.weights[0, k, 0], sk.coef_, atol=1e-8)
+        assert fit.intercepts[0, k, 0] == pytest.approx(sk.intercept_, abs=1e-8)
+
+
+def test_rank_deficient_layer_sets_give_the_reference_scores():
+    n = 30
+    base = _layer_vectors(n, 4, seed=4)
+    # a duplicated layer, and a layer that is a positive mix of two others: X has rank 4 with 6 columns
+    x = np.column_stack([base, base[:, 1], 0.5 * base[:, 0] + 0.5 * base[:, 3]])
+    y = np.column_stack([base @ [0.1, 0.6, 0.0, 0.3], base[:, 1] + 0.1 * base[:, 2]])
+    partitions = rsa.stimulus_folds(n, 5, 3, seed=1)
+    fit = _assert_matches_reference(x, y, n, partitions, weights=False)
+    assert (fit.weights >= 0).all()
+    # site 1 is layer 1 + 0.1 layer 2 exactly: the twins 1 and 4 share the weight 1 (about equally:
+    # the documented jitter's minimum-norm choice, resolved to ~1e-4 at a condition number of 1e12)
+    np.testing.assert_allclose(fit.weights[..., 1, 1] + fit.weights[..., 1, 4], 1.0, atol=1e-8)
+    np.testing.assert_allclose(fit.weights[..., 1, 1], 0.5, atol=1e-3)
+    np.testing.assert_allclose(fit.weights[..., 1, 2], 0.1, atol=1e-8)
+    # and the fitted RDM is the reference's: same objective on every fold
+    i, j = np.triu_indices(n, k=1)
+    for r, folds in enumerate(partitions):
+        for k, test in enumerate(folds):
+            train = ~(np.isin(i, test) | np.isin(j, test))
+            for s in range(2):
+                ours = x[train] @ fit.weights[r, k, s] + fit.intercepts[r, k, s]
+                w_ref, b_ref = _reference_fold(x[train], y[train, s])
+                np.testing.assert_allclose(ours, x[train] @ w_ref + b_ref, atol=1e-8)
+
+
+def _reference_fold(x, y):
+    w, _ = optimize.nnls(x - x.mean(axis=0), y - y.mean())
+    return w, y.mean() - x.mean(axis=0) @ w
+
+
 def test_nnls_recovers_a_known_nonnegative_mix():
     x = _layer_vectors()
     y = 0.7 * x[:, 0] + 0.3 * x[:, 2] + 0.1
-    w, b = rsa.nnls_fit(x, y)
-    np.testing.assert_allclose(w, [0.7, 0.0, 0.3, 0.0], atol=1e-8)
-    assert b == pytest.approx(0.1)
-    partitions = rsa.stimulus_folds(30, 6, 2, seed=0)
-    result = rsa.cross_validated_nnls(x, y, 30, partitions, ["a", "b", "c", "d"])
-    assert result.score == pytest.approx(1.0)
-    fold_weights = result.weights[result.weights["regressor"] != "intercept"]
-    assert (fold_weights["weight"] >= 0).all()
-    assert len(result.weights) == 2 * 6 * 5 and set(result.weights["fold"]) == set(range(6))
-    by_layer = fold_weights.groupby("regressor")["weight"].mean()
-    np.testing.assert_allclose(by_layer[["a", "b", "c", "d"]], [0.7, 0.0, 0.3, 0.0], atol=1e-8)
+    fit = rsa.fit_cv_nnls(x, y[:, None], 30, rsa.stimulus_folds(30, 6, 2, seed=0))
+    np.testing.assert_allclose(fit.scores, 1.0)
+    np.testing.assert_allclose(fit.weights[..., 0, :], np.broadcast_to([0.7, 0.0, 0.3, 0.0], (2, 6, 4)), atol=1e-8)
+    np.testing.assert_allclose(fit.intercepts, 0.1, atol=1e-8)
 
 
-def test_nnls_never_uses_negative_weights_for_anticorrelated_layers():
-    x = _layer_vectors()
-    w, _ = rsa.nnls_fit(x, -x[:, 1] + 0.01 * x[:, 0])
-    assert (w >= 0).all() and w[1] == 0
+def test_pivoting_fallback_gives_the_same_fit(monkeypatch):
+    n = 30
+    x = _layer_vectors(n, 8, seed=6)
+    y = np.column_stack([x[:, :3] @ [0.2, 0.5, 0.3], _layer_vectors(n, 1, seed=7)[:, 0]])
+    partitions = rsa.stimulus_folds(n, 6, 2, seed=0)
+    pivoting = rsa.fit_cv_nnls(x, y, n, partitions)
+    monkeypatch.setattr(rsa, "_MAX_PIVOTS", 0)      # every problem goes to scipy's NNLS on the Cholesky factor
+    fallback = rsa.fit_cv_nnls(x, y, n, partitions)
+    np.testing.assert_allclose(fallback.weights, pivoting.weights, atol=1e-10)
+    np.testing.assert_allclose(fallback.scores, pivoting.scores, atol=1e-12)
 
 
-def test_no_held_out_stimulus_enters_any_fit(monkeypatch):
+def test_no_held_out_cell_enters_its_fold_fit():
     n = 20
-    i, j = np.triu_indices(n, k=1)
-    # regressors that name each cell's stimuli, so the fit's rows reveal which cells it saw
-    x = np.stack([i, j, np.random.default_rng(0).random(len(i))], axis=1).astype(float)
+    x = _layer_vectors(n, 5, seed=8)
+    y = x @ np.array([[0.3, 0.1], [0.0, 0.4], [0.2, 0.0], [0.1, 0.1], [0.0, 0.3]])
     partitions = rsa.stimulus_folds(n, 5, 2, seed=3)
-    seen = []
-    original = rsa.nnls_fit
-    monkeypatch.setattr(rsa, "nnls_fit", lambda xs, ys: (seen.append(xs.copy()), original(xs, ys))[1])
-    rsa.cross_validated_nnls(x, x[:, 2], n, partitions, ["i", "j", "r"])
-    folds = [test for partition in partitions for test in partition]
-    assert len(seen) == len(folds) == 10
-    for xs, test in zip(seen, folds):
-        used = set(xs[:, 0].astype(int)) | set(xs[:, 1].astype(int))
-        assert not used & set(test)
-        # and every cell between two training stimuli is used
-        train = np.setdiff1d(np.arange(n), test)
-        assert len(xs) == len(train) * (len(train) - 1) // 2
+    clean = rsa.fit_cv_nnls(x, y, n, partitions)
+    i, j = np.triu_indices(n, k=1)
+    test = partitions[1][2]
+    touches = np.isin(i, test) | np.isin(j, test)
+    rng = np.random.default_rng(0)
+    x2, y2 = x.copy(), y.copy()
+    x2[touches] += rng.normal(size=x2[touches].shape)
+    y2[touches] += rng.normal(size=y2[touches].shape)
+    moved = rsa.fit_cv_nnls(x2, y2, n, partitions)
+    np.testing.assert_allclose(moved.weights[1, 2], clean.weights[1, 2], atol=1e-10)
+    np.testing.assert_allclose(moved.intercepts[1, 2], clean.intercepts[1, 2], atol=1e-10)
+    assert not np.allclose(moved.weights[1, 0], clean.weights[1, 0], atol=1e-6)  # other folds did see them
 
 
 def test_every_cell_is_predicted_and_folds_partition_the_stimuli():
@@ -94,8 +194,19 @@ def test_every_cell_is_predicted_and_folds_partition_the_stimuli():
 
 def test_flat_prediction_scores_zero_not_nan():
     x = _layer_vectors()
-    result = rsa.cross_validated_nnls(x[:, :1], -x[:, 0], 30, rsa.stimulus_folds(30, 3, 1, 0), ["a"])
-    assert result.score == 0.0
+    fit = rsa.fit_cv_nnls(x[:, :1], -x[:, :1], 30, rsa.stimulus_folds(30, 3, 1, 0))
+    assert fit.scores.tolist() == [[0.0]] and not fit.weights.any()
+
+
+def test_bad_partitions_are_rejected():
+    x = _layer_vectors(10, 2)
+    uneven = rsa.stimulus_folds(10, 5, 1, 0) + rsa.stimulus_folds(10, 2, 1, 0)
+    with pytest.raises(ValueError, match="same number of folds"):
+        rsa.fit_cv_nnls(x, x, 10, uneven)
+    with pytest.raises(ValueError, match="cover every stimulus"):
+        rsa.fit_cv_nnls(x, x, 10, [[np.arange(5), np.arange(5, 9)]])
+    with pytest.raises(ValueError, match="finite"):
+        rsa.fit_cv_nnls(np.full_like(x, np.nan), x, 10, rsa.stimulus_folds(10, 5, 1, 0))
 
 
 def test_constant_layer_is_dropped_with_a_warning():
