@@ -28,11 +28,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 from scipy import linalg, optimize, stats
 from sklearn.model_selection import KFold
 
-from .rdm import correlation_matrix, pearson_columns
+from .rdm import correlation_matrix
 
 DEFAULT_FOLDS = 6
 JITTER = 1e-12          # × mean diagonal of each training Gram (see module docstring)
@@ -279,46 +278,3 @@ def _exchange(infeasible: np.ndarray, count: np.ndarray, todo: np.ndarray, round
     last = infeasible.shape[2] - 1 - np.argmax(infeasible[..., ::-1], axis=2)
     flip[single, last[single]] = True
     return flip
-
-
-def nnls_fit(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, float]:
-    """Non-negative weights w and free intercept b minimising ||y − Xw − b||².
-
-    With b free, the optimum is NNLS on column-centred X and centred y, then b = ȳ − x̄·w.
-    """
-    x_mean, y_mean = x.mean(axis=0), y.mean()
-    w, _ = optimize.nnls(x - x_mean, y - y_mean)
-    return w, float(y_mean - x_mean @ w)
-
-
-@dataclass
-class NNLSResult:
-    score: float                 # Pearson r of the assembled predicted RDM (mean over repeats)
-    weights: pd.DataFrame        # repeat, fold, regressor (layer or 'intercept'), weight
-
-
-def cross_validated_nnls(layer_vectors: np.ndarray, site_vector: np.ndarray, n_stimuli: int,
-                         partitions: list[list[np.ndarray]], layer_names: list[str]) -> NNLSResult:
-    """Cross-validated NNLS of a site RDM on all layer RDMs (upper-triangle vectors)."""
-    i, j = np.triu_indices(n_stimuli, k=1)
-    scores, rows = [], []
-    for repeat, folds in enumerate(partitions):
-        total = np.zeros(len(site_vector))
-        count = np.zeros(len(site_vector))
-        any_weight = False
-        for fold, test in enumerate(folds):
-            held = np.zeros(n_stimuli, dtype=bool)
-            held[test] = True
-            touches = held[i] | held[j]
-            w, b = nnls_fit(layer_vectors[~touches], site_vector[~touches])
-            any_weight |= bool(np.any(w > 0))
-            total[touches] += layer_vectors[touches] @ w + b
-            count[touches] += 1
-            rows += [(repeat, fold, name, float(v)) for name, v in zip(layer_names, w)]
-            rows.append((repeat, fold, "intercept", b))
-        predicted = total / count
-        r = pearson_columns(predicted[:, None], site_vector[:, None])[0]
-        # no layer got weight in any fold: the prediction is fold intercepts only, no model structure
-        scores.append(float(r) if any_weight and np.isfinite(r) else 0.0)
-    weights = pd.DataFrame(rows, columns=["repeat", "fold", "regressor", "weight"])
-    return NNLSResult(float(np.mean(scores)), weights)
