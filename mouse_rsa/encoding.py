@@ -26,57 +26,72 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .features import LayerGrams
-from .rdm import pearson_columns
+from .grams import LayerGrams
 
 DEFAULT_ALPHAS = np.logspace(-4, 4, 17)  # × mean eigenvalue of the training kernel
 
 
 def _center_train(k: np.ndarray) -> np.ndarray:
-    row = k.mean(axis=0)
-    return k - row[None, :] - row[:, None] + row.mean()
+    """Double-centred kernels (..., n, n)."""
+    row = k.mean(axis=-2)
+    return k - row[..., None, :] - row[..., :, None] + row.mean(axis=-1)[..., None, None]
 
 
 def _center_test(k_test: np.ndarray, k_train: np.ndarray) -> np.ndarray:
-    train_row = k_train.mean(axis=0)
-    return k_test - train_row[None, :] - k_test.mean(axis=1, keepdims=True) + train_row.mean()
+    """Test rows (..., n_test, n) centred with the training kernels' (..., n, n) means."""
+    train_row = k_train.mean(axis=-2)
+    return (k_test - train_row[..., None, :] - k_test.mean(axis=-1, keepdims=True)
+            + train_row.mean(axis=-1)[..., None, None])
 
 
 @dataclass
 class FoldFit:
-    predictions: np.ndarray  # (n_test, n_cells) at each cell's chosen penalty
-    loo_error: np.ndarray    # (n_cells,) LOO mean squared error at the chosen penalty
-    alpha: np.ndarray        # (n_cells,) chosen penalty (absolute)
-    alpha_index: np.ndarray  # (n_cells,) index into the grid
+    """Ridge fits of every layer for one outer fold."""
+
+    predictions: np.ndarray  # (n_layers, n_test, n_cells) at each cell's chosen penalty
+    loo_error: np.ndarray    # (n_layers, n_cells) LOO mean squared error at the chosen penalty
+    alpha: np.ndarray        # (n_layers, n_cells) chosen penalty (absolute)
+    alpha_index: np.ndarray  # (n_layers, n_cells) index into the grid
 
 
-def ridge_fold(kernel: np.ndarray, y: np.ndarray, train: np.ndarray, test: np.ndarray,
+def ridge_fold(kernels: np.ndarray, y: np.ndarray, train: np.ndarray, test: np.ndarray,
                alphas: np.ndarray = DEFAULT_ALPHAS) -> FoldFit:
-    """Kernel ridge with intercept on ``train``, penalty per cell by LOO, predictions for ``test``.
+    """Kernel ridge with intercept on ``train`` for every layer, penalty per cell by LOO, predictions
+    for ``test``.
 
-    ``kernel`` is stimuli × stimuli, ``y`` stimuli × cells. Only ``kernel[train][:, train]``,
-    ``kernel[test][:, train]`` and ``y[train]`` are read.
+    ``kernels`` is layers × stimuli × stimuli, ``y`` stimuli × cells. Only the ``train`` × ``train``
+    and ``test`` × ``train`` blocks of the kernels and ``y[train]`` are read. The centred training
+    kernels are eigendecomposed in one batch; then, per layer, with Kc = U diag(e) Uᵀ and
+    s = e / (e + α), the LOO residuals of every penalty and cell are
+    diag(1 / (1 − h)) U diag(1 − s) Uᵀ yc (h the hat matrix's diagonal, 1/n + U² s): one stacked
+    matrix product for all penalties and cells.
     """
-    k_train = kernel[np.ix_(train, train)]
-    kc = _center_train(k_train)
-    evals, evecs = np.linalg.eigh(kc)
-    evals = np.clip(evals, 0.0, None)
-    n = len(train)
-    scale = max(evals.sum() / max(n - 1, 1), 1e-300)
-    grid = np.asarray(alphas, dtype=np.float64) * scale
+    k_train = kernels[:, train][:, :, train]
+    evals, evecs = np.linalg.eigh(_center_train(k_train))
+    k_test = _center_test(kernels[:, test][:, :, train], k_train)
     y_train = y[train]
     y_mean = y_train.mean(axis=0)
-    uty = evecs.T @ (y_train - y_mean)                              # (n, cells)
-    # hat matrix of ridge with a free intercept: 11ᵀ/n + U diag(e/(e+α)) Uᵀ on centred data
-    shrink = evals[None, :] / (evals[None, :] + grid[:, None])      # (alphas, n)
-    fitted = (evecs[None, :, :] * shrink[:, None, :]) @ uty        # (alphas, n, cells), centred
-    hat_diag = 1.0 / n + shrink @ (evecs ** 2).T                    # (alphas, n)
-    resid = (y_train - y_mean)[None] - fitted
-    loo = ((resid / (1.0 - hat_diag)[:, :, None]) ** 2).mean(axis=1)  # (alphas, cells)
+    fits = [_ridge_layer(u, np.clip(e, 0.0, None), k, y_train - y_mean, alphas)
+            for u, e, k in zip(evecs, evals, k_test)]
+    predictions, loo, alpha, best = (np.stack(v) for v in zip(*fits))
+    return FoldFit(predictions + y_mean, loo, alpha, best)
+
+
+def _ridge_layer(evecs: np.ndarray, evals: np.ndarray, k_test: np.ndarray, yc: np.ndarray,
+                 alphas: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """One layer's fit from its centred training kernel's eigenpairs, centred test rows and centred
+    responses: (centred predictions, LOO error, penalty, grid index), each per cell."""
+    n = len(evals)
+    grid = np.asarray(alphas, dtype=np.float64) * max(evals.sum() / max(n - 1, 1), 1e-300)
+    uty = evecs.T @ yc                                                  # (n, cells)
+    shrink = evals[None, :] / (evals[None, :] + grid[:, None])          # (alphas, n)
+    leverage = 1.0 - (1.0 / n + shrink @ (evecs ** 2).T)                # 1 − hat diagonal, (alphas, n)
+    loo_map = evecs[None] * (1.0 - shrink)[:, None, :] / leverage[:, :, None]   # (alphas, n, n)
+    residuals = (loo_map.reshape(-1, n) @ uty).reshape(len(grid), n, -1)        # LOO residuals
+    loo = np.einsum("anc,anc->ac", residuals, residuals) / n
     best = np.argmin(loo, axis=0)
-    coef = evecs @ (uty / (evals[:, None] + grid[best][None, :]))   # dual coefficients (n, cells)
-    k_test = _center_test(kernel[np.ix_(test, train)], k_train)
-    return FoldFit(k_test @ coef + y_mean, loo[best, np.arange(y.shape[1])], grid[best], best)
+    coef = evecs @ (uty / (evals[:, None] + grid[best][None, :]))       # dual coefficients (n, cells)
+    return k_test @ coef, loo[best, np.arange(yc.shape[1])], grid[best], best
 
 
 @dataclass
@@ -91,28 +106,26 @@ def encode(grams: LayerGrams, responses: np.ndarray, partitions: list[list[np.nd
            alphas: np.ndarray = DEFAULT_ALPHAS) -> EncodingResult:
     """Ridge encoding of ``responses`` (stimuli × cells, trial means) from every layer of ``grams``."""
     n_stim, n_cells = responses.shape
-    n_layers = grams.n_layers
-    layer_r = np.zeros((n_layers, n_cells))
+    kernels = grams.kernels()
+    layer_r = np.zeros((grams.n_layers, n_cells))
     nested_r = np.zeros(n_cells)
-    edge = np.zeros((n_layers, n_cells))
+    edge = np.zeros((grams.n_layers, n_cells))
     n_folds = sum(len(folds) for folds in partitions)
     for folds in partitions:
         for test in folds:
-            train = np.setdiff1d(np.arange(n_stim), test)
-            best_err = np.full(n_cells, np.inf)
-            nested = np.zeros(n_cells)
-            for layer in range(n_layers):
-                fit = ridge_fold(grams.kernel(layer), responses, train, test, alphas)
-                r = _column_r(fit.predictions, responses[test])
-                layer_r[layer] += r
-                edge[layer] += np.isin(fit.alpha_index, (0, len(alphas) - 1))
-                better = fit.loo_error < best_err
-                best_err[better] = fit.loo_error[better]
-                nested[better] = r[better]
-            nested_r += nested
+            fit = ridge_fold(kernels, responses, np.setdiff1d(np.arange(n_stim), test), test, alphas)
+            r = _column_r(fit.predictions, responses[test])                  # (layers, cells)
+            layer_r += r
+            edge += np.isin(fit.alpha_index, (0, len(alphas) - 1))
+            nested_r += r[np.argmin(fit.loo_error, axis=0), np.arange(n_cells)]  # first layer on ties
     return EncodingResult(layer_r / n_folds, nested_r / n_folds, edge / n_folds, grams.names)
 
 
 def _column_r(pred: np.ndarray, obs: np.ndarray) -> np.ndarray:
-    r = pearson_columns(pred, obs)
+    """Pearson r over stimuli of every layer's predictions (layers, n, cells) with obs (n, cells); 0 where
+    undefined."""
+    p = pred - pred.mean(axis=1, keepdims=True)
+    o = obs - obs.mean(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        r = (p * o).sum(axis=1) / np.sqrt((p * p).sum(axis=1) * (o * o).sum(axis=0))
     return np.where(np.isfinite(r), r, 0.0)

@@ -26,7 +26,6 @@ import json
 import math
 import os
 import warnings
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -38,47 +37,11 @@ from model_zoo.layers import LayerTap
 
 from .cache import atomic_path, cache_dir, sha256_arrays
 from .errors import InvalidInput
-from .rdm import rdm_from_gram
+from .grams import LayerGrams
 
 DEFAULT_MAX_DIM = 4096
 DEFAULT_BATCH = 32
 _SCHEMA = 1
-
-
-@dataclass
-class LayerGrams:
-    """Per-layer second-moment summaries of one model's features for one stimulus set."""
-
-    names: list[str]
-    gram: np.ndarray        # (n_layers, n_stimuli, n_stimuli) float64, centred-pattern inner products
-    unit_mean: np.ndarray   # (n_layers, n_stimuli) float64
-    n_units: np.ndarray     # (n_layers,) int64, units before any reduction
-    reduced: np.ndarray     # (n_layers,) bool, whether the layer was randomly projected
-
-    @property
-    def n_layers(self) -> int:
-        return len(self.names)
-
-    def rdms(self) -> np.ndarray:
-        """Correlation-distance RDM of every layer, (n_layers, n_stimuli, n_stimuli) float64."""
-        return rdm_from_gram(self.gram)
-
-    def kernel(self, layer: int) -> np.ndarray:
-        """Linear kernel <x_i, x_j> of the layer's (reduced) features, for ridge encoding."""
-        m = self.unit_mean[layer]
-        return self.gram[layer] + self.n_units[layer] * np.outer(m, m)
-
-    def degenerate_layers(self) -> list[str]:
-        """Layers whose RDM is undefined or flat: a pattern constant over units, or all stimuli alike."""
-        rdms = self.rdms()
-        i, j = np.triu_indices(rdms.shape[1], k=1)
-        cells = rdms[:, i, j]
-        bad = ~np.isfinite(cells).all(axis=1) | (np.nan_to_num(cells).std(axis=1) <= 1e-12)
-        return [name for name, b in zip(self.names, bad) if b]
-
-    def select(self, keep: list[int]) -> "LayerGrams":
-        return LayerGrams([self.names[i] for i in keep], self.gram[keep], self.unit_mean[keep],
-                          self.n_units[keep], self.reduced[keep])
 
 
 def sparse_projection(n_features: int, n_components: int, seed: int, device="cpu") -> torch.Tensor:

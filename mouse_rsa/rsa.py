@@ -29,7 +29,6 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy import linalg, optimize, stats
-from sklearn.model_selection import KFold
 
 from .rdm import correlation_matrix
 
@@ -58,12 +57,20 @@ def layer_profile(layer_vectors: np.ndarray, site_vectors: np.ndarray) -> tuple[
 
 
 def stimulus_folds(n_stimuli: int, folds: int, repeats: int, seed: int) -> list[list[np.ndarray]]:
-    """Held-out stimulus sets: ``repeats`` independent shuffled k-fold partitions (seeded)."""
+    """Held-out stimulus sets: ``repeats`` independent shuffled k-fold partitions (seeded).
+
+    Each partition is exactly scikit-learn's ``KFold(folds, shuffle=True, random_state=r)`` with r
+    drawn from ``RandomState(seed)`` (sorted test indices, the first n mod k folds one larger),
+    written out so that scoring does not import scikit-learn.
+    """
     rng = np.random.RandomState(seed)
+    sizes = np.full(folds, n_stimuli // folds)
+    sizes[:n_stimuli % folds] += 1
     partitions = []
     for _ in range(repeats):
-        kf = KFold(n_splits=folds, shuffle=True, random_state=rng.randint(2**31 - 1))
-        partitions.append([test for _, test in kf.split(np.arange(n_stimuli))])
+        order = np.arange(n_stimuli)
+        np.random.RandomState(rng.randint(2**31 - 1)).shuffle(order)
+        partitions.append([np.sort(test) for test in np.split(order, np.cumsum(sizes)[:-1])])
     return partitions
 
 

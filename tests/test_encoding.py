@@ -3,7 +3,7 @@ import pytest
 from sklearn.linear_model import RidgeCV
 
 from mouse_rsa import encoding
-from mouse_rsa.features import LayerGrams
+from mouse_rsa.grams import LayerGrams
 from mouse_rsa.rsa import stimulus_folds
 
 
@@ -25,24 +25,76 @@ def test_one_fold_matches_sklearn_ridgecv_per_target():
     y = x @ rng.normal(size=(300, 6)) * np.array([0.01, 0.03, 0.1, 0.3, 1, 3]) + rng.normal(size=(118, 6))
     grams = _grams_from_features(x)
     train, test = np.arange(98), np.arange(98, 118)
-    fit = encoding.ridge_fold(grams.kernel(0), y, train, test)
+    fit = encoding.ridge_fold(grams.kernels(), y, train, test)
     xc = x[train] - x[train].mean(axis=0)
     scale = np.linalg.eigvalsh(xc @ xc.T).clip(0).sum() / (len(train) - 1)
     sk = RidgeCV(alphas=encoding.DEFAULT_ALPHAS * scale, alpha_per_target=True).fit(x[train], y[train])
-    np.testing.assert_allclose(fit.alpha, sk.alpha_)
-    np.testing.assert_allclose(fit.predictions, sk.predict(x[test]), atol=1e-8)
+    np.testing.assert_allclose(fit.alpha[0], sk.alpha_)
+    np.testing.assert_allclose(fit.predictions[0], sk.predict(x[test]), atol=1e-8)
+
+
+def _reference_ridge_fold(kernel, y, train, test, alphas=encoding.DEFAULT_ALPHAS):
+    """The per-layer implementation ridge_fold replaced (penalties one by one on the hat matrix)."""
+    k_train = kernel[np.ix_(train, train)]
+    row = k_train.mean(axis=0)
+    evals, evecs = np.linalg.eigh(k_train - row[None, :] - row[:, None] + row.mean())
+    evals = np.clip(evals, 0.0, None)
+    n = len(train)
+    grid = np.asarray(alphas) * max(evals.sum() / max(n - 1, 1), 1e-300)
+    y_mean = y[train].mean(axis=0)
+    uty = evecs.T @ (y[train] - y_mean)
+    shrink = evals[None, :] / (evals[None, :] + grid[:, None])
+    fitted = (evecs[None, :, :] * shrink[:, None, :]) @ uty
+    hat_diag = 1.0 / n + shrink @ (evecs ** 2).T
+    resid = (y[train] - y_mean)[None] - fitted
+    loo = ((resid / (1.0 - hat_diag)[:, :, None]) ** 2).mean(axis=1)
+    best = np.argmin(loo, axis=0)
+    coef = evecs @ (uty / (evals[:, None] + grid[best][None, :]))
+    k_test = kernel[np.ix_(test, train)]
+    k_test = k_test - row[None, :] - k_test.mean(axis=1, keepdims=True) + row.mean()
+    return k_test @ coef + y_mean, loo[best, np.arange(y.shape[1])], grid[best]
+
+
+def test_every_layer_matches_the_per_layer_solver_and_encode_keeps_its_numbers():
+    rng = np.random.default_rng(4)
+    n_stim, n_cells = 60, 25
+    layers = [rng.normal(size=(n_stim, 8)) @ rng.normal(size=(8, d)) + 0.1 * rng.normal(size=(n_stim, d))
+              for d in (5, 40, 200)]
+    layers.append(np.repeat(layers[0], 3, axis=1))             # rank-deficient kernel (rank 5 of 59)
+    y = layers[1] @ rng.normal(size=(40, n_cells)) * 0.05 + rng.normal(size=(n_stim, n_cells))
+    grams = _grams_from_features(*layers)
+    partitions = stimulus_folds(n_stim, 5, 2, seed=1)
+    layer_r, nested_r = np.zeros((4, n_cells)), np.zeros(n_cells)
+    for folds in partitions:
+        for test in folds:
+            train = np.setdiff1d(np.arange(n_stim), test)
+            fit = encoding.ridge_fold(grams.kernels(), y, train, test)
+            best_err, nested = np.full(n_cells, np.inf), np.zeros(n_cells)
+            for layer, kernel in enumerate(grams.kernels()):
+                pred, loo, alpha = _reference_ridge_fold(kernel, y, train, test)
+                np.testing.assert_allclose(fit.predictions[layer], pred, atol=1e-8)
+                np.testing.assert_allclose(fit.loo_error[layer], loo, rtol=1e-8)
+                np.testing.assert_allclose(fit.alpha[layer], alpha, rtol=1e-12)
+                r = np.array([np.corrcoef(pred[:, c], y[test, c])[0, 1] for c in range(n_cells)])
+                layer_r[layer] += r
+                better = loo < best_err
+                best_err[better], nested[better] = loo[better], r[better]
+            nested_r += nested
+    result = encoding.encode(grams, y, partitions)
+    np.testing.assert_allclose(result.layer_r, layer_r / 10, atol=1e-8)
+    np.testing.assert_allclose(result.nested_r, nested_r / 10, atol=1e-8)
 
 
 def test_fold_reads_no_test_stimulus_outside_the_test_rows():
     rng = np.random.default_rng(1)
     x = rng.normal(size=(40, 20))
-    k = x @ x.T
+    k = (x @ x.T)[None]
     y = x @ rng.normal(size=(20, 3))
     train, test = np.arange(30), np.arange(30, 40)
     clean = encoding.ridge_fold(k, y, train, test)
     poisoned_k, poisoned_y = k.copy(), y.copy()
-    poisoned_k[np.ix_(test, test)] = np.nan        # test × test kernel: never needed
-    poisoned_k[np.ix_(train, test)] = np.nan       # only test rows against train may be read
+    poisoned_k[0][np.ix_(test, test)] = np.nan     # test × test kernel: never needed
+    poisoned_k[0][np.ix_(train, test)] = np.nan    # only test rows against train may be read
     poisoned_y[test] = np.nan                      # held-out responses
     dirty = encoding.ridge_fold(poisoned_k, poisoned_y, train, test)
     np.testing.assert_array_equal(dirty.predictions, clean.predictions)
@@ -50,7 +102,7 @@ def test_fold_reads_no_test_stimulus_outside_the_test_rows():
     # changing the held-out stimuli's features changes neither the penalty nor the fitted readout
     x2 = x.copy()
     x2[test] = rng.normal(size=(10, 20))
-    moved = encoding.ridge_fold(x2 @ x2.T, y, train, test)
+    moved = encoding.ridge_fold((x2 @ x2.T)[None], y, train, test)
     np.testing.assert_array_equal(moved.alpha, clean.alpha)
 
 

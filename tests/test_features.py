@@ -26,7 +26,7 @@ def test_exact_layers_give_the_exact_rdm_and_kernel():
     assert grams.names == ["classifier.1", "classifier.2", "classifier.3"] and not grams.reduced.any()
     x = _raw_features(model, images, "classifier.1")
     np.testing.assert_allclose(grams.rdms()[0], rdm(x), atol=1e-6)
-    np.testing.assert_allclose(grams.kernel(0), x @ x.T, rtol=1e-5)
+    np.testing.assert_allclose(grams.kernels()[0], x @ x.T, rtol=1e-5)
     np.testing.assert_allclose(grams.unit_mean[0], x.mean(axis=1), rtol=1e-6)
 
 

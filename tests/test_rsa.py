@@ -192,6 +192,17 @@ def test_every_cell_is_predicted_and_folds_partition_the_stimuli():
     assert all(np.array_equal(a, b) for pa, pb in zip(partitions, again) for a, b in zip(pa, pb))
 
 
+@pytest.mark.parametrize("n, folds, seed", [(118, 6, 0), (20, 3, 7), (10, 10, 1)])
+def test_stimulus_folds_are_scikit_learns_kfold(n, folds, seed):
+    from sklearn.model_selection import KFold
+
+    rng = np.random.RandomState(seed)
+    for partition in rsa.stimulus_folds(n, folds, 4, seed):
+        kf = KFold(n_splits=folds, shuffle=True, random_state=rng.randint(2**31 - 1))
+        expected = [test for _, test in kf.split(np.arange(n))]
+        assert len(partition) == folds and all(np.array_equal(a, b) for a, b in zip(partition, expected))
+
+
 def test_flat_prediction_scores_zero_not_nan():
     x = _layer_vectors()
     fit = rsa.fit_cv_nnls(x[:, :1], -x[:, :1], 30, rsa.stimulus_folds(30, 3, 1, 0))

@@ -1,0 +1,50 @@
+"""Per-layer second-moment summaries of a model's features (what mouse_rsa.features computes).
+
+For each layer and stimulus pattern x (d units): ``gram[i, j] = <P x_i, P x_j>`` with ``P`` removing
+the pattern's mean over units, ``unit_mean[i]`` and ``n_units`` d. RDMs and the linear kernel
+follow exactly. Kept apart from mouse_rsa.features so that scoring never imports torch.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .rdm import rdm_from_gram
+
+
+@dataclass
+class LayerGrams:
+    """Per-layer second-moment summaries of one model's features for one stimulus set."""
+
+    names: list[str]
+    gram: np.ndarray        # (n_layers, n_stimuli, n_stimuli) float64, centred-pattern inner products
+    unit_mean: np.ndarray   # (n_layers, n_stimuli) float64
+    n_units: np.ndarray     # (n_layers,) int64, units before any reduction
+    reduced: np.ndarray     # (n_layers,) bool, whether the layer was randomly projected
+
+    @property
+    def n_layers(self) -> int:
+        return len(self.names)
+
+    def rdms(self) -> np.ndarray:
+        """Correlation-distance RDM of every layer, (n_layers, n_stimuli, n_stimuli) float64."""
+        return rdm_from_gram(self.gram)
+
+    def kernels(self) -> np.ndarray:
+        """Linear kernel <x_i, x_j> of every layer's (reduced) features, (n_layers, n_stimuli, n_stimuli),
+        for ridge encoding."""
+        m = self.unit_mean
+        return self.gram + self.n_units[:, None, None] * m[:, :, None] * m[:, None, :]
+
+    def degenerate_layers(self) -> list[str]:
+        """Layers whose RDM is undefined or flat: a pattern constant over units, or all stimuli alike."""
+        rdms = self.rdms()
+        i, j = np.triu_indices(rdms.shape[1], k=1)
+        cells = rdms[:, i, j]
+        bad = ~np.isfinite(cells).all(axis=1) | (np.nan_to_num(cells).std(axis=1) <= 1e-12)
+        return [name for name, b in zip(self.names, bad) if b]
+
+    def select(self, keep: list[int]) -> "LayerGrams":
+        return LayerGrams([self.names[i] for i in keep], self.gram[keep], self.unit_mean[keep],
+                          self.n_units[keep], self.reduced[keep])
