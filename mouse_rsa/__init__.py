@@ -27,7 +27,25 @@ _API = {
     "MouseRSAError": "errors", "UserError": "errors", "InvalidInput": "errors", "DataUnavailable": "errors",
     "WeightsUnavailable": "errors",
 }
-__all__ = [*_API, "__version__"]
+__all__ = [
+    "BenchmarkResult",
+    "DataUnavailable",
+    "InvalidInput",
+    "MouseRSAError",
+    "NeuralDataset",
+    "Settings",
+    "Targets",
+    "Unit",
+    "UserError",
+    "WeightsUnavailable",
+    "__version__",
+    "benchmark",
+    "load_dataset",
+    "load_targets",
+    "plan",
+    "run_unit",
+    "run_units",
+]
 
 
 def __getattr__(name: str) -> Any:

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import contextlib
-import functools
 import hashlib
 import os
 import socket
@@ -26,7 +25,6 @@ def _host() -> str:
     return socket.gethostname().replace(".", "-")
 
 
-@functools.lru_cache(maxsize=1)
 def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
@@ -93,5 +91,5 @@ def sha256_arrays(*arrays) -> str:
     for a in arrays:
         h.update(str(a.dtype).encode())
         h.update(str(a.shape).encode())
-        h.update(np.ascontiguousarray(a).view(np.uint8))
+        h.update(np.ascontiguousarray(a).view(np.uint8).data)
     return h.hexdigest()

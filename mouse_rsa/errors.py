@@ -12,4 +12,4 @@ class DataUnavailable(UserError):
     """Data that is not on disk and cannot be fetched now (no network, not fetched yet)."""
 
 
-__all__ = ["MouseRSAError", "UserError", "InvalidInput", "DataUnavailable", "WeightsUnavailable"]
+__all__ = ["DataUnavailable", "InvalidInput", "MouseRSAError", "UserError", "WeightsUnavailable"]

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -110,16 +111,21 @@ def _sha256(path: Path) -> str:
 
 
 def check_writable(directory: Path | str, argument: str = "out") -> Path:
-    """Create ``directory`` if needed and prove a file can be written there, before any computing."""
+    """Raise InvalidInput unless ``directory`` is, or can be created as, a writable directory.
+
+    Creates nothing, so a run stopped by later bad input leaves nothing on disk.
+    """
     directory = Path(directory)
-    try:
-        directory.mkdir(parents=True, exist_ok=True)
-        with atomic_path(directory / ".mouse-rsa-write-test") as tmp:
-            tmp.write_bytes(b"")
-        (directory / ".mouse-rsa-write-test").unlink()
-    except OSError as err:
-        raise InvalidInput(f"{argument} {directory} is not a writable directory ({err.strerror or err}); "
-                           "choose another path", argument=argument) from err
+    existing = directory
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    problem = None
+    if not existing.is_dir():
+        problem = "is a regular file" if existing == directory else f"is under the regular file {existing}"
+    elif not os.access(existing, os.W_OK | os.X_OK):
+        problem = f"cannot be written ({existing} is read-only)"
+    if problem:
+        raise InvalidInput(f"{argument} {directory} {problem}; choose another path", argument=argument)
     return directory
 
 

@@ -18,7 +18,7 @@ from . import results
 from .cache import cache_dir
 from .errors import UserError, WeightsUnavailable
 from .settings import Settings
-from .targets import load_targets
+from .targets import Targets, load_targets
 from .units import Unit, check_units, feature_groups, plan, run_units
 
 
@@ -33,11 +33,52 @@ class BenchmarkResult:
     reused: int = 0
     skipped: list[str] = field(default_factory=list)  # pretrained weights unavailable under weights='both'
     failed: list[str] = field(default_factory=list)   # one line per feature group that raised
+    errors: list[UserError] = field(default_factory=list)
 
 
 def _group_label(group: list[Unit]) -> str:
     unit = group[0]
     return f"{unit.model} ({unit.weights}, seed {unit.settings.seed}, layers {unit.settings.layers})"
+
+
+def _prepare(units: list[Unit], settings: Settings, out: str | Path | None) -> Targets:
+    """Check every output before any work, then load the targets once for all units."""
+    if out is not None:
+        results.check_writable(out)
+    if settings.use_cache:
+        results.check_writable(cache_dir("features"), argument="cache directory ($MOUSE_RSA_CACHE)")
+    targets = load_targets(settings)
+    check_units(units, targets)
+    if out is not None:
+        results.write_targets(out, targets)
+    return targets
+
+
+def _run_group(group: list[Unit], targets: Targets, out: str | Path | None, resume: bool, progress: bool,
+               report: BenchmarkResult, weights: str) -> list[dict[str, pd.DataFrame]]:
+    """Tables of one feature group: reused when whole under ``out`` (with ``resume``), else run and written."""
+    tables, todo = [], []
+    for unit in group:
+        key = unit.key(targets)
+        if resume and out is not None and results.finished(out, key):
+            tables.append(results.read_unit(out, key))
+            report.reused += 1
+        else:
+            todo.append(unit)
+    if not todo:
+        return tables
+    try:
+        done = run_units(todo, targets, progress)
+    except UserError as err:
+        optional = weights == "both" and todo[0].weights == "pretrained" and isinstance(err, WeightsUnavailable)
+        (report.skipped if optional else report.failed).append(f"{_group_label(todo)}: {err}")
+        report.errors.append(err)
+        return tables
+    for result in done:
+        tables.append(result.tables())
+        if out is not None:
+            report.files += results.write_unit(out, result)
+    return tables
 
 
 def benchmark(models: str | Sequence[str], settings: Settings | None = None, weights: str = "both",
@@ -51,43 +92,15 @@ def benchmark(models: str | Sequence[str], settings: Settings | None = None, wei
     the others go on; pretrained weights that are unavailable under ``weights='both'`` are reported in
     ``skipped``. If nothing could run, the first error is raised.
     """
-    settings = (settings or Settings()).replace(**options) if options else (settings or Settings())
+    settings = (settings or Settings()).replace(**options)
     units = plan(models, settings, weights, methods)
-    targets = load_targets(settings)
-    check_units(units, targets)
-    if out is not None:
-        results.check_writable(out)
-        results.write_targets(out, targets)
-    if settings.use_cache:
-        results.check_writable(cache_dir("features"), argument="cache directory ($MOUSE_RSA_CACHE)")
+    targets = _prepare(units, settings, out)
     report = BenchmarkResult(pd.DataFrame(), pd.DataFrame(), pd.DataFrame())
     tables: list[dict[str, pd.DataFrame]] = []
-    errors: list[UserError] = []
     for group in tqdm(feature_groups(units), desc="units", unit="model", disable=not progress or len(units) < 2):
-        todo = []
-        for unit in group:
-            key = unit.key(targets)
-            if resume and out is not None and results.finished(out, key):
-                tables.append(results.read_unit(out, key))
-                report.reused += 1
-            else:
-                todo.append(unit)
-        if not todo:
-            continue
-        try:
-            done = run_units(todo, targets, progress)
-        except UserError as err:
-            both = weights == "both" and todo[0].weights == "pretrained"
-            (report.skipped if both and isinstance(err, WeightsUnavailable) else report.failed).append(
-                f"{_group_label(todo)}: {err}")
-            errors.append(err)
-            continue
-        for result in done:
-            tables.append(result.tables())
-            if out is not None:
-                report.files += results.write_unit(out, result)
+        tables += _run_group(group, targets, out, resume, progress, report, weights)
     if not tables:
-        raise errors[0]
+        raise report.errors[0]
     for part in ("scores", "layers", "nnls"):
         setattr(report, part, pd.concat([t[part] for t in tables], ignore_index=True))
     return report

@@ -82,7 +82,6 @@ def _normalize(r2: np.ndarray, ceiling: np.ndarray) -> np.ndarray:
 def _nnls_rows(fit: rsa.CVNNLSFit, names: list[str], targets: Targets) -> pd.DataFrame:
     """Long table of fit.weights (repeats, folds, sites, layers) and fit.intercepts (repeats, folds, sites)."""
     values = np.concatenate([fit.weights, fit.intercepts[..., None]], axis=-1)
-    n_repeats, n_folds, n_sites, n_regressors = values.shape
     grid = np.indices(values.shape).reshape(4, -1)
     order = np.lexsort((grid[3], grid[1], grid[0], grid[2]))  # site, repeat, fold, regressor
     regressors = np.array([*names, "intercept"], dtype=object)

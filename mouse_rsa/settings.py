@@ -91,6 +91,6 @@ def defaults() -> Settings:
 
 
 def _check_int(name: str, value, low: int, high: float = math.inf) -> None:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or not low <= value <= high:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or not low <= int(value) <= high:
         bound = f"at least {low}" if high == math.inf else f"between {low} and {high}"
         raise InvalidInput(f"{name} must be an integer {bound}, not {value!r}", argument=name)

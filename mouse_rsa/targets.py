@@ -109,7 +109,7 @@ def read_stimuli(directory: Path | str) -> np.ndarray:
             with Image.open(path) as img:
                 gray = img.convert("L")
                 size = size or gray.size
-                images.append(np.asarray(gray.resize(size, Image.BILINEAR) if gray.size != size else gray))
+                images.append(np.asarray(gray.resize(size, Image.Resampling.BILINEAR) if gray.size != size else gray))
         except (OSError, UnidentifiedImageError) as err:
             raise InvalidInput(f"stimulus image {path} cannot be read ({err})", argument="stimuli") from err
     return np.stack(images).astype(np.uint8)
@@ -126,7 +126,7 @@ def _read_npz(path: Path) -> dict[str, np.ndarray]:
 
 def _ceiling(name: str, value: np.ndarray, power: float) -> float:
     if value.shape != () or value.dtype.kind not in "fiu" or not 0 <= float(value) <= 1:
-        raise InvalidInput(f"{name} must be one number in [0, 1], not {value.dtype} {value.shape} "
+        raise InvalidInput(f"neural_rdms: {name} must be one number in [0, 1], not {value.dtype} {value.shape} "
                            f"{value if value.size == 1 else ''}".rstrip(), argument="neural_rdms")
     return float(value) ** power
 
@@ -148,15 +148,18 @@ def _split_ceilings(arrays: dict[str, np.ndarray]) -> tuple[dict[str, np.ndarray
 
 
 def _site(key: str, matrix: np.ndarray, n: int, ceiling: float, source: Path) -> SiteRDM:
-    area, layer = parse_site_key(key)
+    try:
+        area, layer = parse_site_key(key)
+    except InvalidInput as err:
+        raise InvalidInput(f"neural_rdms {source}: {err}", argument="neural_rdms") from err
     if matrix.dtype.kind not in "fiu" or matrix.shape != (n, n):
-        raise InvalidInput(f"RDM {key!r} in {source} is {matrix.dtype} {matrix.shape} but stimuli has {n} images; "
+        raise InvalidInput(f"neural_rdms {source}: RDM {key!r} is {matrix.dtype} {matrix.shape} but stimuli has {n} images; "
                            "give one numeric row per image", argument="neural_rdms")
     matrix = np.asarray(matrix, dtype=np.float64)
     if not np.isfinite(matrix).all() or not np.allclose(matrix, matrix.T):
-        raise InvalidInput(f"RDM {key!r} in {source} must be finite and symmetric", argument="neural_rdms")
+        raise InvalidInput(f"neural_rdms {source}: RDM {key!r} must be finite and symmetric", argument="neural_rdms")
     if np.ptp(upper(matrix)) == 0:
-        raise InvalidInput(f"RDM {key!r} in {source} is constant: it cannot be correlated with a model",
+        raise InvalidInput(f"neural_rdms {source}: RDM {key!r} is constant: it cannot be correlated with a model",
                            argument="neural_rdms")
     return SiteRDM(area, layer, 0, matrix, ceiling)
 
@@ -168,7 +171,7 @@ def rdm_targets(stimuli_dir: Path | str, rdm_file: Path | str | None) -> Targets
     rdms, ceilings = _split_ceilings(_read_npz(rdm_file))
     unknown = set(ceilings) - set(rdms)
     if unknown:
-        raise InvalidInput(f"ceilings for sites without an RDM in {rdm_file}: {sorted(unknown)}",
+        raise InvalidInput(f"neural_rdms {rdm_file} has ceilings for sites without an RDM: {sorted(unknown)}",
                            argument="neural_rdms")
     sites = [_site(key, matrix, len(stimuli), ceilings.get(key, float("nan")), rdm_file)
              for key, matrix in rdms.items()]

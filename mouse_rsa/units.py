@@ -125,7 +125,7 @@ def _weights_kinds(model: str, weights: str) -> list[str]:
     raise InvalidInput(f"weights must be one of {', '.join(WEIGHTS)}, not {weights!r}", argument="weights")
 
 
-def _as_list(value: str | Sequence[str] | None, default: Sequence) -> list:
+def _as_list(value: Any, default: Sequence) -> list:
     if value is None:
         return list(default)
     return [value] if isinstance(value, (str, int)) else list(value)

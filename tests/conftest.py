@@ -45,18 +45,22 @@ def no_download(monkeypatch):
 
 @pytest.fixture(scope="session")
 def demo_results(demo, tmp_path_factory):
-    """`--method all` on the demo for mobilenet_v2 (random) and the three baselines, written to disk."""
+    """Both methods on the demo for mobilenet_v2 (random) and the three baselines, written to disk."""
+    import warnings
+
     from mouse_rsa import benchmark
+    from mouse_rsa.units import BaselineWeightsWarning
 
     out = tmp_path_factory.mktemp("demo_results")
-    for name, weights in (("mobilenet_v2", "random"), ("gabor", "fixed"), ("pixels", "fixed"),
-                          ("random_features", "random")):
-        benchmark(name, weights=weights, dataset=demo, method="all", out=out, progress=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", BaselineWeightsWarning)
+        benchmark(["mobilenet_v2", "gabor", "pixels", "random_features"], weights="random", methods="all", out=out,
+                  progress=False, dataset="demo")
     return out
 
 
 @pytest.fixture(scope="session")
 def demo_scores(demo_results):
-    from mouse_rsa.leaderboard import read_scores
+    from mouse_rsa.results import read_scores
 
     return read_scores(demo_results)

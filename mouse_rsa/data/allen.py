@@ -51,7 +51,7 @@ def allen_path():
     return cache_dir("datasets", "allen.h5")
 
 
-def _network_errors() -> tuple[type, ...]:
+def _network_errors() -> tuple[type[BaseException], ...]:
     import requests
 
     return (OSError, requests.exceptions.RequestException)
@@ -157,6 +157,8 @@ def fetch_allen(max_experiments: int | None = None, window_s=DEFAULT_WINDOW_S, b
                          "cre_line": exp.get("cre_line") or "", "container_id": int(exp["experiment_container_id"])})
         blocks.append(scenes)
         blank_blocks.append(blanks)
+    if template is None:
+        raise DataUnavailable("the Allen API returned no natural-scenes stimulus template")
     n_trials = max(b.shape[1] for b in blocks)
     n_blank = max(b.shape[1] for b in blank_blocks)
     responses = np.concatenate([_pad(b, n_trials, axis=1) for b in blocks])

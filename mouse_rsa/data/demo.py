@@ -111,7 +111,10 @@ def build_demo() -> NeuralDataset:
     for space, gram in spaces.items():
         vals, vecs = np.linalg.eigh(gram)
         roots[space] = vecs * np.sqrt(np.clip(vals, 0, None))
-    responses, blanks, rows, truth = [], [], [], {}
+    responses: list[np.ndarray] = []
+    blanks: list[np.ndarray] = []
+    rows: list[dict] = []
+    truth: dict[str, dict] = {}
     for s, (area, layer) in enumerate(SITES):
         space = GROUND_TRUTH[area]
         n = int(rng.integers(45, 75))

@@ -1,0 +1,133 @@
+"""Settings, plan, unit keys, the results round trip, and scores unchanged by the refactor."""
+import dataclasses
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+import model_zoo
+from mouse_rsa import results, scoring
+from mouse_rsa.errors import InvalidInput
+from mouse_rsa.features import cached_extract
+from mouse_rsa.rsa import stimulus_folds
+from mouse_rsa.runner import benchmark
+from mouse_rsa.settings import Settings
+from mouse_rsa.targets import load_targets
+from mouse_rsa.units import BaselineWeightsWarning, Unit, plan, read_units
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+@pytest.mark.parametrize("field,value", [
+    ("seed", -1), ("folds", 1), ("repeats", 0), ("max_dim", 0), ("min_cells", 1), ("reliability_splits", 0),
+    ("batch_size", 0), ("reliability_threshold", float("nan")), ("reliability_threshold", 2.0), ("folds", 2.5),
+    ("device", "tpu"), ("layers", ""), ("weights_file", "/no/such/file.pth"),
+])
+def test_every_bad_setting_is_rejected_naming_its_argument(field, value):
+    with pytest.raises(InvalidInput) as err:
+        Settings(**{field: value})
+    assert err.value.argument == field and str(err.value).startswith(field)
+
+
+def test_plan_orders_units_and_runs_baselines_with_their_own_weights():
+    s = Settings(dataset="demo")
+    units = plan(["alexnet", "random_features"], s, weights="both", methods="all", seeds=[0, 1])
+    assert len(units) == 2 * 2 * 2 + 1 * 2 * 2
+    assert [(u.model, u.weights, u.settings.seed, u.method) for u in units[:3]] == [
+        ("alexnet", "pretrained", 0, "rsa"), ("alexnet", "pretrained", 0, "encoding"), ("alexnet", "pretrained", 1, "rsa")]
+    with pytest.warns(BaselineWeightsWarning, match="gabor has only fixed weights"):
+        baseline = plan(["gabor"], s, weights="random")
+    assert [(u.model, u.weights) for u in baseline] == [("gabor", "fixed")]
+    with pytest.raises(InvalidInput, match="weights_file"):
+        plan(["alexnet"], s.replace(weights_file=__file__), weights="random")
+    with pytest.raises(InvalidInput, match="methods"):
+        plan(["alexnet"], s, methods="ridge")
+
+
+def _key(targets, **changes):
+    return Unit("pixels", "fixed", "rsa", Settings(dataset="demo").replace(**changes)).key(targets)
+
+
+def test_the_unit_key_holds_every_identity_setting_and_nothing_else(demo):
+    targets = load_targets(Settings(dataset="demo"))
+    base = _key(targets)
+    for field, value in [("seed", 1), ("folds", 5), ("repeats", 2), ("layers", "latent"), ("max_dim", 100),
+                         ("reliability_threshold", 0.8), ("min_cells", 12), ("reliability_splits", 5)]:
+        assert _key(targets, **{field: value})["unit_key"] != base["unit_key"], field
+    for field, value in [("batch_size", 7), ("device", "cpu"), ("use_cache", False)]:
+        assert _key(targets, **{field: value}) == base, field
+    other = load_targets(Settings(dataset="demo", min_cells=12))
+    assert other.key != targets.key and _key(other)["targets_key"] == other.key
+
+
+def test_a_weights_file_is_keyed_by_its_content(tmp_path, demo):
+    targets = load_targets(Settings(dataset="demo"))
+    path = tmp_path / "w.pth"
+    state = model_zoo.create("squeezenet1_1", "random", seed=0).module.state_dict()
+    torch.save(state, path)
+    unit = Unit("squeezenet1_1", "pretrained", "rsa", Settings(dataset="demo", weights_file=str(path)))
+    first = unit.key(targets)
+    moved = tmp_path / "moved.pth"
+    path.rename(moved)
+    torch.save(state, path)  # same content, same name, another inode
+    assert unit.key(targets)["weights_source"] == first["weights_source"]
+    state["features.0.weight"] += 1
+    torch.save(state, path)
+    assert unit.key(targets)["weights_source"] != first["weights_source"]
+
+
+def test_a_results_directory_reads_back_into_the_units_that_made_it(tmp_path):
+    settings = Settings(dataset="demo", seed=2, folds=4, layers="energy", max_dim=512)
+    made = plan(["gabor"], settings, weights="fixed", methods="all")
+    benchmark("gabor", settings, weights="fixed", methods="all", out=tmp_path, progress=False)
+    assert sorted(read_units(tmp_path), key=lambda u: u.method) == sorted(made, key=lambda u: u.method)
+    scores = results.read_scores(tmp_path)
+    assert set(scores["folds"]) == {4} and set(scores["layer_set"]) == {"energy"} and set(scores["seed"]) == {2}
+    layers = results.read_layers(tmp_path)
+    assert set(layers.columns) >= set(results.KEY_COLUMNS) and len(layers) == 2 * 21
+
+
+def test_imports_stay_light():
+    code = ("import sys, mouse_rsa.leaderboard, mouse_rsa.results, mouse_rsa.cli, model_zoo; "
+            "model_zoo.info('alexnet'); "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'timm', 'torchvision')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+    code = "import sys, model_zoo; print(sorted(m for m in sys.modules if m.startswith('mouse_rsa')))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_scores_of_every_layer_and_site_are_those_before_the_refactor(demo):
+    """mobilenet_v2 (random, seed 0) on the demo, against values saved before the architecture change."""
+    old_layers = pd.read_csv(FIXTURES / "mobilenet_v2_random_seed0_demo_layers.csv")
+    old_scores = pd.read_csv(FIXTURES / "mobilenet_v2_random_seed0_demo_scores.csv")
+    settings = Settings(dataset="demo")
+    targets = load_targets(settings)
+    zoo = model_zoo.create("mobilenet_v2", "random", seed=0)
+    grams = cached_extract(zoo, targets.stimuli, None, 32, "cpu", settings.max_dim, 0, False)
+    names = list(old_layers["layer"].drop_duplicates())
+    assert set(names) <= set(grams.names)
+    grams = grams.select([grams.names.index(n) for n in names])
+    partitions = stimulus_folds(targets.n_stimuli, 6, 1, 0)
+    for method, columns, tol in (("rsa", ["rsa_pearson", "rsa_spearman"], 1e-12),
+                                 ("encoding", ["encoding_median_r"], 1e-8)):
+        sites, layers, _ = scoring.SCORERS[method](grams, targets, partitions)
+        old = old_layers[old_layers["method"] == results.METHOD_NAMES[method]].reset_index(drop=True)
+        np.testing.assert_allclose(layers[columns].to_numpy(), old[columns].to_numpy(), atol=tol, rtol=0)
+        assert list(layers["layer"]) == list(old["layer"]) and list(layers["site"]) == list(old["site"])
+        before = old_scores[old_scores["method"] == results.METHOD_NAMES[method]]
+        np.testing.assert_allclose(sites["score"], before["score"], atol=1e-8, rtol=0)
+        np.testing.assert_allclose(sites["ceiling"], before["ceiling"], atol=1e-12, rtol=0)
+
+
+def test_settings_are_plain_values():
+    assert all(isinstance(v, (str, int, float, bool, type(None))) for v in dataclasses.asdict(Settings()).values())
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        Settings().replace(seed=np.int64(3))  # numpy integers are integers
