@@ -17,7 +17,7 @@ import pandas as pd
 
 from . import encoding as enc
 from . import rsa
-from .features import LayerGrams
+from .grams import LayerGrams
 from .targets import Targets
 
 Tables = tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]

@@ -28,7 +28,7 @@ from .settings import Settings
 from .targets import Targets
 
 if TYPE_CHECKING:
-    from .features import LayerGrams
+    from .grams import LayerGrams
 
 WEIGHTS = ("pretrained", "random", "both")
 METHODS = tuple(METHOD_NAMES)

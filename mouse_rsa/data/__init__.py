@@ -27,7 +27,7 @@ def load_dataset(name_or_path: str | Path) -> NeuralDataset:
         if not allen_path().exists():
             raise DataUnavailable(
                 f"the Allen dataset has not been fetched ({allen_path()} is missing); "
-                "run `mouse-rsa dataset fetch allen` or use `--dataset demo`"
+                "run `mouse-rsa dataset fetch allen` or use the demo dataset"
             )
         return load(allen_path())
     path = Path(key)

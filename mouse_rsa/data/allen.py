@@ -137,7 +137,7 @@ def fetch_allen(max_experiments: int | None = None, window_s=DEFAULT_WINDOW_S, b
     except _network_errors() as err:
         raise DataUnavailable(
             f"cannot reach the Allen Brain Observatory API ({type(err).__name__}); connect to the internet "
-            "and run `mouse-rsa dataset fetch allen` again, or use `--dataset demo`"
+            "and run `mouse-rsa dataset fetch allen` again, or use the demo dataset"
         ) from err
     experiments = sorted(experiments, key=lambda e: e["id"])
     if max_experiments is not None:
