@@ -1,4 +1,4 @@
-# The README's two commands: `make demo` and `make test`. Each creates .venv when it is missing.
+# The README's two commands: `make demo` and `make test` (lint, then the tests). Each creates .venv when missing.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 # override with `make TORCH_SPEC="torch torchvision" test` elsewhere.
 TORCH_SPEC ?= torch==2.14.1 torchvision==0.29.1
 
-.PHONY: install demo test test-all clean
+.PHONY: install demo lint test test-all clean
 
 $(BIN)/mouse-rsa: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,7 +22,11 @@ demo: install
 	$(BIN)/mouse-rsa benchmark --model mobilenet_v2 --dataset demo --method all
 	$(BIN)/mouse-rsa leaderboard results
 
-test: install
+lint: install
+	$(BIN)/ruff check mouse_rsa model_zoo tests benchmarks
+	$(BIN)/mypy
+
+test: lint
 	$(BIN)/python -m pytest -q
 
 test-all: install
