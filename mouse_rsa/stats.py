@@ -3,51 +3,74 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 from scipy import stats
 from statsmodels.stats.multitest import multipletests
 
 DEFAULT_BOOTSTRAP = 10_000
+ALPHA = 0.05
+# result columns that keep comparisons apart, where a table has them
+SCOPE = ("dataset", "targets_key", "method", "layer_set")
+PAIRED_COLUMNS = ["model", "seed", "n_sites", "mean_difference", "t", "p_ttest", "p_wilcoxon"]
 
 
-def bootstrap_ci(values, confidence: float = 0.95, n_resamples: int = DEFAULT_BOOTSTRAP,
+def bootstrap_ci(values: ArrayLike, confidence: float = 0.95, n_resamples: int = DEFAULT_BOOTSTRAP,
                  seed: int = 0) -> tuple[float, float]:
     """Percentile bootstrap CI of the mean of ``values`` (NaNs dropped); (nan, nan) for < 2 values."""
-    values = np.asarray(values, dtype=np.float64)
-    values = values[np.isfinite(values)]
-    if len(values) < 2:
+    array = np.asarray(values, dtype=np.float64)
+    array = array[np.isfinite(array)]
+    if len(array) < 2:
         return float("nan"), float("nan")
-    if np.ptp(values) == 0:
-        return float(values[0]), float(values[0])
-    res = stats.bootstrap((values,), np.mean, confidence_level=confidence, n_resamples=n_resamples,
+    if np.ptp(array) == 0:
+        return float(array[0]), float(array[0])
+    res = stats.bootstrap((array,), np.mean, confidence_level=confidence, n_resamples=n_resamples,
                           method="percentile", random_state=np.random.default_rng(seed))
     return float(res.confidence_interval.low), float(res.confidence_interval.high)
+
+
+def _paired_row(group: pd.DataFrame) -> dict[str, float] | None:
+    """Paired t-test and Wilcoxon of pretrained against random scores over shared sites; None if < 2."""
+    wide = group.pivot_table(index="site", columns="weights", values="score")
+    if not {"pretrained", "random"} <= set(wide.columns):
+        return None
+    wide = wide.dropna(subset=["pretrained", "random"])
+    diff = wide["pretrained"] - wide["random"]
+    if len(diff) < 2:
+        return None
+    t = stats.ttest_rel(wide["pretrained"], wide["random"])
+    w = stats.wilcoxon(diff) if np.any(diff != 0) else None
+    return {"n_sites": len(diff), "mean_difference": float(diff.mean()), "t": float(t.statistic),
+            "p_ttest": float(t.pvalue), "p_wilcoxon": float(w.pvalue) if w is not None else 1.0}
 
 
 def paired_comparison(scores: pd.DataFrame, method: str | None = None) -> pd.DataFrame:
     """Pretrained vs random per architecture over the sites both were scored on.
 
-    One row per dataset × method × model × seed: mean difference, paired t-test and Wilcoxon
-    signed-rank p-values, and Bonferroni- and Holm-corrected t-test p-values across architectures.
+    One row per scope (dataset, targets_key, method, layer_set: those ``scores`` has) × model × seed:
+    mean difference, paired t-test and Wilcoxon signed-rank p-values, and Bonferroni- and
+    Holm-corrected t-test p-values across the architectures of a scope.
     """
     data = scores if method is None else scores[scores["method"] == method]
+    scope = [c for c in SCOPE if c in data.columns]
     rows = []
-    for (dataset, meth, model, seed), group in data.groupby(["dataset", "method", "model", "seed"]):
-        wide = group.pivot_table(index="site", columns="weights", values="score")
-        if not {"pretrained", "random"} <= set(wide.columns):
-            continue
-        wide = wide.dropna(subset=["pretrained", "random"])
-        diff = wide["pretrained"] - wide["random"]
-        if len(diff) < 2:
-            continue
-        t = stats.ttest_rel(wide["pretrained"], wide["random"])
-        w = stats.wilcoxon(diff) if np.any(diff != 0) else None
-        rows.append({"dataset": dataset, "method": meth, "model": model, "seed": seed, "n_sites": len(diff),
-                     "mean_difference": float(diff.mean()), "t": float(t.statistic), "p_ttest": float(t.pvalue),
-                     "p_wilcoxon": float(w.pvalue) if w is not None else 1.0})
-    table = pd.DataFrame(rows, columns=["dataset", "method", "model", "seed", "n_sites", "mean_difference",
-                                        "t", "p_ttest", "p_wilcoxon"])
+    for key, group in data.groupby([*scope, "model", "seed"]):
+        row = _paired_row(group)
+        if row is not None:
+            rows.append({**dict(zip([*scope, "model", "seed"], key)), **row})
+    table = pd.DataFrame(rows, columns=[*scope, *PAIRED_COLUMNS])
     for name, how in (("p_bonferroni", "bonferroni"), ("p_holm", "holm")):
         table[name] = np.nan
-        for _, idx in table.groupby(["dataset", "method"]).groups.items():
-            table.loc[idx, name] = multipletests(table.loc[idx, "p_ttest"].fillna(1.0), method=how)[1]
+        for _, family in table.groupby(scope):
+            table.loc[family.index, name] = multipletests(family["p_ttest"].fillna(1.0), method=how)[1]
     return table
+
+
+def paired_summary(table: pd.DataFrame, what: str = "architectures", alpha: float = ALPHA) -> str:
+    """"k of N <what> beat their random twin, m significantly, j after Bonferroni" for rows of one scope.
+
+    Significance is the paired t-test at ``alpha`` with a positive mean difference.
+    """
+    better = table["mean_difference"] > 0
+    return (f"{int(better.sum())} of {len(table)} {what} beat their random twin, "
+            f"{int((better & (table['p_ttest'] < alpha)).sum())} significantly, "
+            f"{int((better & (table['p_bonferroni'] < alpha)).sum())} after Bonferroni")

@@ -1,52 +1,118 @@
+"""Figures drawn from synthetic results: what each panel shows, and figures without data skipped."""
+import matplotlib.colors
 import matplotlib.image
 import numpy as np
 import pandas as pd
+import pytest
+from scipy import stats
+from test_analysis import ARCHITECTURES, SITES, TASKS, catalogue, synthetic_results, write_unit
 
-from mouse_rsa.benchmark import SCORE_COLUMNS
+from mouse_rsa import figures, leaderboard, results
+from mouse_rsa.analysis import analyze
+from mouse_rsa.analysis.models import model_table
 from mouse_rsa.cli import main
-from mouse_rsa.figures import best_layer_depth_figure, leaderboard_figure, pretrained_vs_random_figure
-from mouse_rsa.leaderboard import leaderboard, read_scores
+
+FIGURES = ["leaderboard", "pretrained_vs_random", "best_layer_depth", "architecture_hierarchy", "task_hierarchy",
+           "signatures", "model_properties", "layer_profiles"]
 
 
-def _write_runs(root):
-    rng = np.random.default_rng(0)
-    sites = [("VISp", "L2/3"), ("VISl", "L4"), ("VISam", "L5")]
-    for model, n_layers in (("alexnet", 19), ("resnet18", 40), ("gabor", 1)):
-        for weights in (("fixed",) if model == "gabor" else ("pretrained", "random")):
-            rows = [{"dataset": "demo", "model": model, "weights": weights, "seed": 0, "method": "rsa_nnls",
-                     "area": a, "cortical_layer": layer, "site": f"{a}_{layer.replace('/', '')}", "n_cells": 20,
-                     "score": rng.uniform(0, 0.5), "score_r2": 0.1, "ceiling": 0.7, "score_normalized": 0.14,
-                     "best_layer": "x", "best_layer_index": 3, "best_layer_depth": rng.uniform(),
-                     "best_layer_score": 0.2, "n_layers": n_layers, "folds": 6, "repeats": 1, "dataset_hash": "h"}
-                    for a, layer in sites]
-            path = root / "demo" / model / f"{weights}-seed0-rsa.scores.csv"
-            path.parent.mkdir(parents=True, exist_ok=True)
-            pd.DataFrame(rows)[SCORE_COLUMNS].to_csv(path, index=False)
+@pytest.fixture
+def synthetic(tmp_path, monkeypatch):
+    import model_zoo
+
+    monkeypatch.setattr(model_zoo, "catalogue", catalogue)
+    synthetic_results(tmp_path)
+    return tmp_path
 
 
-def test_figures_show_every_run(tmp_path):
-    _write_runs(tmp_path)
-    table = leaderboard(tmp_path)
-    bars = leaderboard_figure(table).axes[0].patches
-    assert len(bars) == 5  # alexnet ×2, resnet18 ×2, gabor
-    points = pretrained_vs_random_figure(table).axes[0].collections[0].get_offsets()
-    assert len(points) == 2  # the two architectures with both weights
+def _titles(fig) -> list[str]:
+    return [ax.get_title() for ax in fig.axes]
+
+
+def test_existing_figures_show_every_run(synthetic):
+    table = leaderboard.rank(synthetic)
+    bars = figures.leaderboard_figure(table).axes
+    assert len(bars[0].patches) + len(bars[1].patches) == 2 * len(ARCHITECTURES) + 2 * len(TASKS) + 1
+    points = figures.pretrained_vs_random_figure(table).axes[0].collections[0].get_offsets()
+    assert len(points) == len(ARCHITECTURES)
     pre = table[(table["model"] == "alexnet") & (table["weights"] == "pretrained")]["mean_score"].iloc[0]
     assert np.isclose(points[:, 1], pre).any()
-    depth_ax = best_layer_depth_figure(read_scores(tmp_path)).axes[0]
-    assert [t.get_text() for t in depth_ax.get_xticklabels()] == ["VISp", "VISl", "VISam"]
+    depth = figures.best_layer_depth_figure(results.read_scores(synthetic))
+    assert [t.get_text() for t in depth.axes[0].get_xticklabels()] == ["VISp", "VISl", "VISal"]
 
 
-def test_figures_command_writes_pngs(tmp_path, capsys):
-    _write_runs(tmp_path)
-    assert main(["figures", str(tmp_path)]) == 0
-    for name in ("leaderboard.png", "pretrained_vs_random.png", "best_layer_depth.png"):
-        image = matplotlib.image.imread(tmp_path / "figures" / name)
+def test_architecture_and_task_hierarchies(synthetic):
+    scores, models = results.read_scores(synthetic), model_table(catalogue())
+    arch = figures.architecture_figure(scores, models)
+    assert _titles(arch) == ["rsa_nnls · all"] and len(arch.axes[0].patches) == 2 * len(ARCHITECTURES)
+    assert {t.get_text() for t in arch.axes[0].get_yticklabels()} == set(ARCHITECTURES)
+    task = figures.task_figure(scores, models)
+    assert _titles(task) == ["rsa_nnls · pretrained · latent", "rsa_nnls · pretrained · all"]  # side by side
+    bars = task.axes[0].patches
+    assert len(bars) == len(TASKS)
+    by_label = dict(zip([t.get_text() for t in task.axes[0].get_yticklabels()], bars))
+    assert matplotlib.colors.to_hex(by_label["semantic_1"].get_facecolor()) == figures.cluster_color("semantic")
+    mean = scores[(scores["model"] == "taskonomy_semantic_1") & (scores["layer_set"] == "latent")]["score"].mean()
+    assert by_label["semantic_1"].get_width() == pytest.approx(mean)
+
+
+def test_signature_figure_pairs_scores_with_weight_shares(synthetic):
+    scores, models = results.read_scores(synthetic), model_table(catalogue())
+    assert _titles(figures.signature_figure(scores, models)) == ["rsa_nnls · latent · pretrained · score by cluster",
+                                                                 "rsa_nnls · all · pretrained · score by cluster"]
+    analyze(synthetic, splits=20, permutations=5, n_resamples=200)
+    areas = pd.read_csv(synthetic / "analysis" / "signature_areas.csv")
+    fig = figures.signature_figure(scores, models, areas)
+    assert _titles(fig)[1] == "rsa_nnls · latent · pretrained · joint NNLS weight share"
+    heights = [p.get_height() for p in fig.axes[1].patches]
+    assert len(heights) == 3 * 5 and max(heights) == pytest.approx(areas["weight_share"].max())
+
+
+def test_property_figure_fits_the_plotted_points(synthetic):
+    scores, models = results.read_scores(synthetic), model_table(catalogue())
+    fig = figures.property_figure(scores, models)
+    assert [ax.get_xlabel() for ax in fig.axes] == ["parameters (millions)", "depth (layers with weights)",
+                                                    "ImageNet top-1 (%)", "GFLOPs"]
+    x, y = fig.axes[0].collections[0].get_offsets().T
+    means = scores[(scores["weights"] == "pretrained") & scores["model"].isin(ARCHITECTURES)]
+    assert sorted(y) == pytest.approx(sorted(means.groupby("model")["score"].mean()))
+    assert f"r = {stats.pearsonr(x, y)[0]:+.2f}" in fig.axes[0].get_title()
+
+
+def test_layer_profiles_one_line_per_area(synthetic):
+    fig = figures.layer_profile_figure(results.read_layers(synthetic))
+    assert _titles(fig) == ["rsa_nnls · all · pretrained", "rsa_nnls · all · random"]
+    lines = fig.axes[0].get_lines()
+    assert [line.get_label() for line in lines] == ["VISp", "VISl", "VISal"]
+    assert [matplotlib.colors.to_hex(line.get_color()) for line in lines] == [figures.AREA_COLORS[a] for a in
+                                                                              ("VISp", "VISl", "VISal")]
+    assert (lines[0].get_xdata() > 0).all() and (lines[0].get_xdata() < 1).all()
+
+
+def test_figures_command_writes_png_and_pdf(synthetic, capsys):
+    analyze(synthetic, splits=20, permutations=5, n_resamples=200)
+    assert main(["figures", str(synthetic)]) == 0
+    for name in FIGURES:
+        image = matplotlib.image.imread(synthetic / "figures" / f"{name}.png")
         assert image.shape[0] > 100 and image.std() > 0
+        assert (synthetic / "figures" / f"{name}.pdf").read_bytes().startswith(b"%PDF")
 
 
-def test_compare_command(tmp_path, capsys):
-    _write_runs(tmp_path)
-    assert main(["compare", str(tmp_path), "-o", str(tmp_path / "cmp.csv")]) == 0
-    table = pd.read_csv(tmp_path / "cmp.csv")
-    assert sorted(table["model"]) == ["alexnet", "resnet18"] and (table["n_sites"] == 3).all()
+def test_figures_without_data_are_skipped(tmp_path, monkeypatch):
+    import model_zoo
+
+    monkeypatch.setattr(model_zoo, "catalogue", catalogue)
+    write_unit(tmp_path, "pixels", "fixed", "all", {s: 0.05 for s in SITES})
+    written = figures.save_figures(tmp_path)
+    assert sorted(p.name for p in written) == ["leaderboard.pdf", "leaderboard.png"]
+    models = model_table(catalogue())
+    empty = results.read_scores(tmp_path)
+    assert figures.task_figure(empty, models) is None and figures.signature_figure(empty, models) is None
+    assert figures.architecture_figure(empty, models) is None and figures.property_figure(empty, models) is None
+    assert figures.layer_profile_figure(results.read_layers(tmp_path)) is None
+
+
+def test_compare_command(synthetic, capsys):
+    assert main(["compare", str(synthetic), "-o", str(synthetic / "cmp.csv")]) == 0
+    table = pd.read_csv(synthetic / "cmp.csv")
+    assert sorted(table["model"]) == sorted(ARCHITECTURES) and (table["n_sites"] == len(SITES)).all()

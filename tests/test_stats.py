@@ -3,7 +3,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from mouse_rsa.stats import bootstrap_ci, paired_comparison
+from mouse_rsa.stats import bootstrap_ci, paired_comparison, paired_summary
 
 
 def test_bootstrap_ci_agrees_with_the_t_interval_for_normal_data():
@@ -30,3 +30,24 @@ def test_paired_comparison_by_hand():
     assert table.loc["a", "mean_difference"] == pytest.approx((pre - ran).mean())
     assert table.loc["a", "p_bonferroni"] == pytest.approx(min(1.0, 2 * t.pvalue))
     assert table.loc["b", "mean_difference"] == pytest.approx((pre - 0.1 - ran).mean())
+
+
+def test_paired_comparison_keeps_layer_sets_apart():
+    rows = []
+    for layer_set, shift in (("all", 0.1), ("latent", -0.1)):
+        for w, base in (("pretrained", 0.3 + shift), ("random", 0.3)):
+            rows += [{"dataset": "d", "targets_key": "t", "method": "rsa_nnls", "layer_set": layer_set, "model": "a",
+                      "seed": 0, "weights": w, "site": f"s{i}", "score": base + 0.01 * i * (w == "random")}
+                     for i in range(4)]
+    table = paired_comparison(pd.DataFrame(rows)).set_index("layer_set")
+    assert table.loc["all", "mean_difference"] == pytest.approx(0.1 - 0.015)
+    assert table.loc["latent", "mean_difference"] == pytest.approx(-0.1 - 0.015)
+
+
+def test_paired_summary_counts_wins_significance_and_bonferroni():
+    table = pd.DataFrame({"mean_difference": [0.1, 0.2, 0.05, -0.1, 0.3],
+                          "p_ttest": [0.001, 0.03, 0.2, 0.001, 0.011],
+                          "p_bonferroni": [0.005, 0.15, 1.0, 0.005, 0.055]})
+    assert paired_summary(table) == ("4 of 5 architectures beat their random twin, 3 significantly, "
+                                     "1 after Bonferroni")
+    assert paired_summary(table.iloc[:0], "Taskonomy tasks").startswith("0 of 0 Taskonomy tasks")

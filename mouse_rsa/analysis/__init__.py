@@ -1,0 +1,14 @@
+"""The study's analyses on a results directory (seed 001): what makes an architecture good, which task
+clusters predict which areas, and how much each model contributes when all predict a site together.
+
+* ``models``: model kinds, taskonomic clusters and properties from the catalogue; mean scores.
+* ``properties``: Pearson and Spearman correlations of mean score with n_params, depth, top-1, GFLOPs.
+* ``anova``: two-way ANOVA of score on task cluster × cortical area, η², Bonferroni post-hoc tests.
+* ``signatures``: joint cross-validated NNLS of every site on several models' RDMs (weight shares).
+* ``run``: ``analyze(directory)`` runs them all (plus pretrained vs random) and writes tidy CSVs.
+
+No torch here: everything reads result tables.
+"""
+from .run import Analysis, analyze
+
+__all__ = ["analyze", "Analysis"]

@@ -1,0 +1,97 @@
+"""Does an architecture's size, depth, accuracy or cost predict how well it scores? (seed 001, sec. 3.1)
+
+Across the architectures of one results group (not the Taskonomy encoders, which share one
+architecture, nor the fixed baselines), the mean score of each model is correlated with each catalogue
+property: Pearson (the paper's test) and Spearman, with scipy's p-values and a seeded percentile
+bootstrap CI of r (architectures resampled with replacement; a resample in which the property or the
+score is constant has no r and is left out). Random-weight models are analysed the same way, as a
+control: a property that predicts random-weight scores too is about the architecture, not training.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from .models import GROUP, PROPERTIES, annotate, model_means
+
+COLUMNS = [*GROUP, "weights", "property", "statistic", "n_models", "r", "p", "ci_low", "ci_high",
+           "n_resamples", "bootstrap_seed"]
+MIN_MODELS = 3
+CONTROL_WEIGHTS = ("pretrained", "random")
+BATCH = 1000  # bootstrap resamples evaluated at once (bounds the pairwise rank comparison's memory)
+
+
+def _pearson(x: np.ndarray, y: np.ndarray, axis: int = -1) -> np.ndarray:
+    """Pearson r along ``axis`` (vectorised for the bootstrap; NaN where x or y is constant)."""
+    xc = x - x.mean(axis=axis, keepdims=True)
+    yc = y - y.mean(axis=axis, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return (xc * yc).sum(axis=axis) / np.sqrt((xc**2).sum(axis=axis) * (yc**2).sum(axis=axis))
+
+
+def _ranks(x: np.ndarray, axis: int = -1) -> np.ndarray:
+    """Average ranks (1-based, ties share their mean rank) along ``axis``, as ``scipy.stats.rankdata``
+    but vectorised by pairwise comparison (scipy 1.10 loops over the other axes)."""
+    x = np.moveaxis(x, axis, -1)
+    less = (x[..., None, :] < x[..., :, None]).sum(axis=-1)
+    equal = (x[..., None, :] == x[..., :, None]).sum(axis=-1)
+    return np.moveaxis(less + (equal + 1) / 2, -1, axis)
+
+
+def _spearman(x: np.ndarray, y: np.ndarray, axis: int = -1) -> np.ndarray:
+    """Spearman ρ along ``axis``: Pearson r of the average ranks."""
+    return _pearson(_ranks(x, axis), _ranks(y, axis), axis=axis)
+
+
+STATISTICS = {"pearson": (stats.pearsonr, _pearson), "spearman": (stats.spearmanr, _spearman)}
+
+
+def correlation(x: np.ndarray, y: np.ndarray, statistic: str = "pearson", n_resamples: int = 10_000,
+                seed: int = 0) -> dict[str, float]:
+    """r, p (scipy) and the 95 % percentile-bootstrap CI of r over (x, y) pairs.
+
+    x, y: (n,) with n ≥ 3 and neither constant.
+    """
+    test, vectorised = STATISTICS[statistic]
+    result = test(x, y)
+    boot = stats.bootstrap((x, y), vectorised, paired=True, vectorized=True, n_resamples=n_resamples,
+                           method="percentile", batch=BATCH, random_state=np.random.default_rng(seed))
+    low, high = np.nanpercentile(boot.bootstrap_distribution, [2.5, 97.5])
+    return {"r": float(result[0]), "p": float(result[1]), "ci_low": float(low), "ci_high": float(high)}
+
+
+def property_correlations(scores: pd.DataFrame, models: pd.DataFrame, value: str = "score",
+                          n_resamples: int = 10_000, seed: int = 0) -> pd.DataFrame:
+    """Correlations of each architecture's mean ``value`` with each property, per GROUP × weights.
+
+    scores: site scores (contract columns); models: ``model_table`` of the catalogue. One row per
+    GROUP × weights (pretrained; random as the control) × property × statistic with at least
+    ``MIN_MODELS`` architectures that vary in both; ``COLUMNS``.
+    """
+    means = annotate(model_means(scores, value), models)
+    means = means[(means["kind"] == "architecture") & means["weights"].isin(CONTROL_WEIGHTS)]
+    rows = []
+    for key, group in means.groupby([*GROUP, "weights"], sort=False):
+        for prop in PROPERTIES:
+            known = group.dropna(subset=[prop])
+            x, y = known[prop].to_numpy(float), known["mean_score"].to_numpy(float)
+            if len(known) < MIN_MODELS or np.ptp(x) == 0 or np.ptp(y) == 0:
+                continue
+            for statistic in STATISTICS:
+                result = correlation(x, y, statistic, n_resamples, seed)
+                rows.append({**dict(zip([*GROUP, "weights"], key)), "property": prop, "statistic": statistic,
+                             "n_models": len(known), **result, "n_resamples": n_resamples, "bootstrap_seed": seed})
+    return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def summary_lines(table: pd.DataFrame) -> list[str]:
+    """One line per group × weights: the Pearson r of each property, as the paper reports them."""
+    lines = []
+    pearson = table[table["statistic"] == "pearson"]
+    for key, group in pearson.groupby([*GROUP, "weights"], sort=False):
+        dataset, _, method, layer_set, weights = key
+        parts = [f"{row.property} r = {row.r:+.3f} (p = {row.p:.3g}, 95% CI [{row.ci_low:+.2f}, {row.ci_high:+.2f}], "
+                 f"n = {row.n_models})" for row in group.itertuples()]
+        lines.append(f"{dataset} {method} {layer_set} {weights}: mean score vs " + "; ".join(parts))
+    return lines

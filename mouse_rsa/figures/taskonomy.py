@@ -1,0 +1,72 @@
+"""Figures of the neural taskonomy (seed 001, 3.2–3.3): the task hierarchy, latent and all layers
+side by side, and the taskonomic signatures (score and joint-NNLS weight share by cluster and area)."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..analysis.anova import task_observations
+from .style import (
+    Figure,
+    area_order,
+    cluster_color,
+    cluster_legend,
+    cluster_order,
+    error_bars,
+    grid,
+    grouped_bars,
+    summarise,
+)
+
+
+def task_figure(scores: pd.DataFrame, models: pd.DataFrame) -> Figure | None:
+    """The task hierarchy: one bar per Taskonomy task coloured by cluster; latent and all layers side by side."""
+    data = task_observations(scores, models)
+    if data.empty:
+        return None
+    summary = summarise(data, ["dataset", "method", "weights", "layer_set", "model", "cluster"])
+    height = 0.3 * summary.groupby(["dataset", "method", "weights", "layer_set"]).size().max() + 1.2
+    fig, panels = grid(summary, ["dataset", "method", "weights"], "layer_set", (5.0, max(3.0, height)))
+    for ax, rows in panels:
+        rows = rows.sort_values("mean")
+        labels = rows["model"].str.removeprefix("taskonomy_")
+        ax.barh(labels, rows["mean"], xerr=error_bars(rows), color=[cluster_color(c) for c in rows["cluster"]])
+        ax.tick_params(axis="y", labelsize=8)
+        ax.set_xlabel("mean score over sites (95% CI)")
+    cluster_legend(fig, summary["cluster"])
+    return fig
+
+
+def signature_figure(scores: pd.DataFrame, models: pd.DataFrame, areas: pd.DataFrame | None = None) -> Figure | None:
+    """Taskonomic signatures: per area and task cluster, the mean score (left) and, where the joint
+    NNLS was run, each cluster's weight share (right; the dash is the permutation null's mean)."""
+    data = task_observations(scores, models)
+    if data.empty:
+        return None
+    summary = summarise(data, ["dataset", "method", "layer_set", "weights", "area", "cluster"])
+    panels_data = [summary.assign(panel="score by cluster")]
+    if areas is not None and len(areas):
+        first = areas[areas["seed"] == areas.groupby(["dataset", "weights"])["seed"].transform("min")]
+        panels_data.append(first.assign(method="rsa_nnls", panel="joint NNLS weight share"))
+    fig, panels = grid(pd.concat(panels_data, ignore_index=True), ["dataset", "method", "layer_set", "weights"],
+                       "panel", (6.5, 3.4), order=["score by cluster", "joint NNLS weight share"])
+    for ax, rows in panels:
+        if rows["panel"].iloc[0] == "score by cluster":
+            grouped_bars(ax, rows, "mean", "low", "high")
+            ax.set_ylabel("mean score (95% CI)")
+        else:
+            grouped_bars(ax, rows, "weight_share", "ci_low", "ci_high")
+            ax.scatter(*_null_positions(rows), marker="_", color="k", s=60, zorder=3, label="chance (permutation)")
+            ax.legend(fontsize=7, loc="best")
+            ax.set_ylabel("weight share (95% of splits)")
+    cluster_legend(fig, summary["cluster"])
+    return fig
+
+
+def _null_positions(rows: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """x, y of each area × cluster's null share, matching ``grouped_bars``' bar positions."""
+    areas, clusters = area_order(rows["area"]), cluster_order(rows["cluster"])
+    width = 0.8 / len(clusters)
+    x = rows["area"].map({a: i for i, a in enumerate(areas)}) - 0.4 + width * (
+        rows["cluster"].map({c: k for k, c in enumerate(clusters)}) + 0.5)
+    return x.to_numpy(float), rows["null_share"].to_numpy(float)
