@@ -11,4 +11,4 @@ No torch here: everything reads result tables.
 """
 from .run import Analysis, analyze
 
-__all__ = ["analyze", "Analysis"]
+__all__ = ["Analysis", "analyze"]

@@ -22,9 +22,10 @@ weight itself, conservatively (one split varies more than a mean over many).
 from __future__ import annotations
 
 import contextlib
+import math
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Iterator
 
 import numpy as np
 import pandas as pd
@@ -61,7 +62,7 @@ class JointFit:
 
 def n_stimuli_of(n_pairs: int) -> int:
     """Stimulus count S of an upper triangle with S·(S−1)/2 cells."""
-    n = int(round((1 + np.sqrt(1 + 8 * n_pairs)) / 2))
+    n = (1 + math.isqrt(1 + 8 * n_pairs)) // 2
     if n * (n - 1) // 2 != n_pairs:
         raise ValueError(f"{n_pairs} is not the length of an RDM's upper triangle")
     return n

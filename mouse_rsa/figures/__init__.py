@@ -16,8 +16,8 @@ and per task cluster across figures. CIs are percentile bootstraps of the mean o
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import pandas as pd
 
@@ -28,9 +28,21 @@ from .style import AREA_COLORS, CLUSTER_COLORS, Figure, cluster_color, pyplot
 from .taskonomy import signature_figure, task_figure
 from .zoo import architecture_figure, leaderboard_figure, pretrained_vs_random_figure, property_figure
 
-__all__ = ["save_figures", "draw_figures", "leaderboard_figure", "pretrained_vs_random_figure",
-           "best_layer_depth_figure", "architecture_figure", "task_figure", "signature_figure", "property_figure",
-           "layer_profile_figure", "cluster_color", "AREA_COLORS", "CLUSTER_COLORS"]
+__all__ = [
+    "AREA_COLORS",
+    "CLUSTER_COLORS",
+    "architecture_figure",
+    "best_layer_depth_figure",
+    "cluster_color",
+    "draw_figures",
+    "layer_profile_figure",
+    "leaderboard_figure",
+    "pretrained_vs_random_figure",
+    "property_figure",
+    "save_figures",
+    "signature_figure",
+    "task_figure",
+]
 
 
 def _read_csv(path: Path) -> pd.DataFrame | None:
