@@ -4,7 +4,8 @@ import torch
 
 import model_zoo
 from mouse_rsa import features
-from mouse_rsa.features import LayerGrams, cached_extract, extract, sparse_projection
+from mouse_rsa.features import cached_extract, extract
+from mouse_rsa.grams import LayerGrams
 from mouse_rsa.rdm import rdm
 
 
@@ -30,28 +31,80 @@ def test_exact_layers_give_the_exact_rdm_and_kernel():
     np.testing.assert_allclose(grams.unit_mean[0], x.mean(axis=1), rtol=1e-6)
 
 
-def test_projected_layers_keep_the_rdm_within_the_jl_bound():
+def test_layers_at_or_below_max_dim_are_centred_exactly_as_before():
+    """Unreduced layers: float32 pattern minus its float32 mean, batches concatenated, Gram in float64."""
+    model = model_zoo.create("squeezenet1_1", "random", seed=0)
+    images = _images(7)
+    grams = extract(model, images, layers=["classifier.3", "features.1*"], batch_size=3, max_dim=1000,
+                    progress=False)
+    assert grams.names[0] == "features.1" and grams.names[-1] == "classifier.3"
+    assert grams.n_units[-1] == 1000 and grams.reduced[0] and not grams.reduced[-1]
+    parts = []
+    for start in range(0, 7, 3):
+        x = torch.from_numpy(_raw_features(model, images[start:start + 3], "classifier.3").astype(np.float32))
+        parts.append(x - x.mean(dim=1, keepdim=True))
+    z = torch.cat(parts).double()
+    np.testing.assert_array_equal(grams.gram[-1], (z @ z.T).numpy())
+
+
+def _natural_crops(n=20, seed=0):
+    from skimage import color, data, transform
+
+    photos = [color.rgb2gray(data.astronaut()), data.camera() / 255, color.rgb2gray(data.coffee()),
+              color.rgb2gray(data.chelsea()), color.rgb2gray(data.rocket())]
+    rng = np.random.default_rng(seed)
+    crops = []
+    for i in range(n):
+        photo = photos[i % len(photos)]
+        h = int(photo.shape[0] * rng.uniform(0.3, 0.8))
+        w = int(h * 1.25)
+        y, x = rng.integers(0, photo.shape[0] - h + 1), rng.integers(0, photo.shape[1] - w + 1)
+        crops.append(np.clip(transform.resize(photo[y:y + h, x:x + w], (96, 120)) * 255, 0, 255).astype(np.uint8))
+    return np.stack(crops)
+
+
+def test_projected_layer_rdms_correlate_above_0_99_with_the_exact_ones():
     model = model_zoo.create("alexnet", "random", seed=0)
-    images = _images(20)
-    exact = extract(model, images, layers="features.0", max_dim=10**9, progress=False)
-    reduced = extract(model, images, layers="features.0", max_dim=2048, progress=False)
-    assert reduced.reduced.all() and reduced.n_units[0] == 64 * 55 * 55
-    # inner products of unit-norm centred patterns move by at most ~eps; eps(k=2048, n=20) ≈ 0.1
-    assert np.abs(reduced.rdms()[0] - exact.rdms()[0]).max() < 0.1
-    assert np.corrcoef(reduced.rdms()[0].ravel(), exact.rdms()[0].ravel())[0, 1] > 0.99
+    images = _natural_crops()
+    exact = extract(model, images, layers="features.*", max_dim=10**9, progress=False)
+    reduced = extract(model, images, layers="features.*", progress=False)
+    assert reduced.reduced.all() and not exact.reduced.any() and reduced.n_units.min() > features.DEFAULT_MAX_DIM
+    i, j = np.triu_indices(len(images), k=1)
+    for k, name in enumerate(exact.names):
+        a, b = exact.rdms()[k][i, j], reduced.rdms()[k][i, j]
+        assert np.corrcoef(a, b)[0, 1] >= 0.99, name
+        assert np.abs(a - b).max() < 0.06, name      # |Δ inner product| ≲ ε with ε ≈ 0.1 at k ≈ 4,096
+    np.testing.assert_array_equal(reduced.unit_mean, exact.unit_mean)
 
 
-def test_sparse_projection_statistics():
-    d, k = 40_000, 512
-    r = sparse_projection(d, k, seed=1)
-    dense = r.to_dense().numpy()
-    density = (dense != 0).mean()
-    assert density == pytest.approx(1 / np.sqrt(d), rel=0.05)
-    assert set(np.unique(np.abs(dense[dense != 0])).round(6)) == {round(np.sqrt(np.sqrt(d) / k), 6)}
-    x = np.random.default_rng(0).normal(size=(50, d)).astype(np.float32)
-    ratio = (np.linalg.norm(x @ dense.T, axis=1) / np.linalg.norm(x, axis=1)) ** 2
-    assert np.abs(ratio - 1).max() < 0.3 and abs(ratio.mean() - 1) < 0.05
-    assert torch.equal(sparse_projection(d, k, seed=1).to_dense(), r.to_dense())
+def test_count_sketch_is_the_signed_fold_and_keeps_norms_on_average():
+    d, p = 10_007, 97
+    signs, ones = features.count_sketch(d, p, seed=1)
+    assert set(signs.unique().tolist()) == {-1.0, 1.0} and abs(float(signs.mean())) < 0.03
+    dense = np.zeros((p, d), np.float32)
+    dense[np.arange(d) % p, np.arange(d)] = signs.numpy()
+    x = torch.from_numpy(np.random.default_rng(0).normal(size=(50, d)).astype(np.float32))
+    np.testing.assert_allclose(features.sketch(x, signs, p).numpy(), x.numpy() @ dense.T, rtol=1e-4, atol=1e-3)
+    np.testing.assert_allclose(ones.numpy(), dense.sum(axis=1))
+    ratio = (features.sketch(x, signs, p).norm(dim=1) / x.norm(dim=1)) ** 2
+    assert abs(float(ratio.mean()) - 1) < 0.05 and float((ratio - 1).abs().max()) < 0.6
+    # one draw per (size, sketch size, seed) for the whole process; another seed, other signs
+    assert features.count_sketch(d, p, seed=1)[0] is signs
+    assert not torch.equal(features.count_sketch(d, p, seed=2)[0], signs)
+
+
+def test_sketch_size_is_the_largest_prime_not_above_max_dim():
+    assert [features.sketch_size(n) for n in (4096, 2048, 100, 13, 2, 1)] == [4093, 2039, 97, 13, 2, 1]
+
+
+def test_models_share_one_sketch_per_layer_size():
+    features.count_sketch.cache_clear()
+    images = _images(4)
+    for seed in (0, 1):  # two weight sets of one model: the same layer sizes, no new draw
+        extract(model_zoo.create("squeezenet1_1", "random", seed=seed), images, layers="features.[0-3]*",
+                max_dim=100, progress=False)
+    info = features.count_sketch.cache_info()
+    assert info.hits > 0 and info.misses == info.currsize  # one draw per distinct layer size
 
 
 def test_same_seed_bit_identical_different_seed_different():
@@ -71,7 +124,7 @@ def test_batching_does_not_change_results():
     np.testing.assert_allclose(one.gram, many.gram, rtol=1e-4, atol=1e-6)
 
 
-def test_cache_is_reused_and_rebuilt_when_corrupt(monkeypatch):
+def test_cache_is_reused(monkeypatch):
     model = model_zoo.create("squeezenet1_1", "random", seed=0)
     images = _images()
     first = cached_extract(model, images, layers="classifier.*", progress=False)
@@ -85,13 +138,43 @@ def test_cache_is_reused_and_rebuilt_when_corrupt(monkeypatch):
     monkeypatch.setattr(features, "extract", boom)
     again = cached_extract(model, images, layers="classifier.*", progress=False)
     np.testing.assert_array_equal(again.gram, first.gram)
-    monkeypatch.undo()
-    path.write_bytes(b"corrupt")
-    rebuilt = cached_extract(model, images, layers="classifier.*", progress=False)
-    np.testing.assert_array_equal(rebuilt.gram, first.gram)
-    assert features.load_grams(path) is not None
     other = features.cache_key(model, _images(seed=1), "classifier.*", features.DEFAULT_MAX_DIM, 0)
     assert other != path.stem  # other stimuli, other key
+
+
+def _truncate(data: bytes) -> bytes:
+    return data[: len(data) // 2]
+
+
+def _flip_a_bit(data: bytes) -> bytes:
+    i = len(data) // 2  # inside the gram array's bytes
+    return data[:i] + bytes([data[i] ^ 0x10]) + data[i + 1:]
+
+
+def _wrong_schema(data: bytes) -> bytes:
+    import io
+
+    with np.load(io.BytesIO(data)) as f:
+        arrays = dict(f)
+    arrays["schema"] = np.int64(-1)
+    out = io.BytesIO()
+    np.savez(out, **arrays)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("damage", [_truncate, _flip_a_bit, _wrong_schema, lambda data: b"corrupt", lambda data: b""])
+def test_an_unreadable_cache_file_is_rebuilt_with_identical_results(damage):
+    model = model_zoo.create("squeezenet1_1", "random", seed=0)
+    images = _images()
+    first = cached_extract(model, images, layers="features.1*", progress=False)
+    path = features.cache_dir("features", model.name,
+                              features.cache_key(model, images, "features.1*", features.DEFAULT_MAX_DIM, 0) + ".npz")
+    path.write_bytes(damage(path.read_bytes()))
+    assert features.load_grams(path) is None
+    rebuilt = cached_extract(model, images, layers="features.1*", progress=False)
+    for field in ("gram", "unit_mean", "n_units", "reduced"):
+        np.testing.assert_array_equal(getattr(rebuilt, field), getattr(first, field))
+    assert rebuilt.names == first.names and features.load_grams(path) is not None
 
 
 def test_degenerate_layers_are_found():
@@ -112,8 +195,9 @@ def test_degenerate_layers_are_found():
 def test_unknown_layer_pattern_is_an_error():
     from mouse_rsa.errors import InvalidInput
 
-    with pytest.raises(InvalidInput, match="no layer of squeezenet1_1 matches"):
+    with pytest.raises(InvalidInput, match="match no layer of squeezenet1_1") as err:
         extract(model_zoo.create("squeezenet1_1", "random"), _images(2), layers="nope*", progress=False)
+    assert err.value.argument == "layers"
 
 
 def test_device_choice():
