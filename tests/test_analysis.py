@@ -311,3 +311,10 @@ def test_analyze_skips_what_cannot_run_and_says_which_runs_are_missing(tmp_path,
     assert "\n" not in str(err.value)
     with pytest.raises(InvalidInput, match="value"):
         analyze(tmp_path, value="r2")
+
+
+def test_identical_model_rdms_are_counted():
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(size=(2, 45))
+    assert signatures.identical_regressors(np.stack([a, 2 * a + 1, b], axis=1)) == 2  # same up to scale
+    assert signatures.identical_regressors(np.stack([a, b], axis=1)) == 0

@@ -95,8 +95,9 @@ SIGNATURE_KEY = ["dataset", "targets_key", "weights", "seed"]
 
 
 def _signature_group(directory: Path, units: pd.DataFrame, sites: pd.DataFrame,
-                     design: signatures.SplitDesign) -> dict[str, pd.DataFrame]:
-    """Joint fit of one target × weights × seed on the latent RDMs of ``units`` (one row per model)."""
+                     design: signatures.SplitDesign) -> tuple[dict[str, pd.DataFrame], list[str]]:
+    """Joint fit of one target × weights × seed on the latent RDMs of ``units`` (one row per model):
+    the signature tables and their summary lines."""
     first = units.iloc[0]
     site_keys, site_vectors, _ = results.read_site_rdms(directory, first["dataset"], first["targets_key"])
     blocks = [results.read_model_rdms(directory, key) for key in units["unit_key"]]
@@ -109,7 +110,13 @@ def _signature_group(directory: Path, units: pd.DataFrame, sites: pd.DataFrame,
                                          units[["model", "cluster"]])
     labels = {**{c: first[c] for c in SIGNATURE_KEY}, "layer_set": "latent", "splits": design.splits,
               "folds": design.folds, "split_seed": design.seed, "permutations": design.permutations}
-    return {name: table.assign(**labels) for name, table in tables.items()}
+    label = f"{first['dataset']} {first['weights']} seed {first['seed']} signature"
+    lines = signatures.summary_lines(tables["areas"], label)
+    identical = signatures.identical_regressors(regressors)
+    if identical:
+        lines.append(f"{label}: {identical} of {regressors.shape[1]} model RDMs are identical to another's "
+                     "(e.g. random weights of one architecture), so the weight split among them is arbitrary")
+    return {name: table.assign(**labels) for name, table in tables.items()}, lines
 
 
 def _signatures(inputs: _Inputs, options: Options) -> _Step:
@@ -118,14 +125,14 @@ def _signatures(inputs: _Inputs, options: Options) -> _Step:
                     & (scores["cluster"].fillna("") != "")]
     frames: dict[str, list[pd.DataFrame]] = {"models": [], "clusters": [], "areas": []}
     lines = []
-    for key, rows in latent.groupby(SIGNATURE_KEY, sort=False):
+    for _, rows in latent.groupby(SIGNATURE_KEY, sort=False):
         units = rows.drop_duplicates("model")
         if len(units) < 2:
             continue
-        tables = _signature_group(inputs.directory, units, rows, options.design)
+        tables, group_lines = _signature_group(inputs.directory, units, rows, options.design)
         for name, table in tables.items():
             frames[name].append(table)
-        lines += signatures.summary_lines(tables["areas"], f"{key[0]} {key[2]} seed {key[3]} signature")
+        lines += group_lines
     if not frames["models"]:
         raise _Skipped(f"signatures need latent RSA results of ≥ 2 Taskonomy tasks (run {RUN_LATENT})")
     return _Step({f"signature_{name}": pd.concat(f, ignore_index=True) for name, f in frames.items()}, lines)

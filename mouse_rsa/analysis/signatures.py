@@ -92,6 +92,14 @@ def _zscore(vectors: np.ndarray) -> np.ndarray:
     return (vectors - vectors.mean(axis=0)) / np.where(std > 0, std, 1.0)
 
 
+def identical_regressors(regressors: np.ndarray) -> int:
+    """How many regressor columns (n_pairs, L) equal another up to scale and shift: their weights are
+    not identifiable (e.g. random weights of one architecture, the same whatever the task)."""
+    _, counts = np.unique(np.round(_zscore(np.asarray(regressors, dtype=np.float64)), 9), axis=1,
+                          return_counts=True)
+    return int(counts[counts > 1].sum())
+
+
 def joint_fit(regressors: np.ndarray, membership: np.ndarray, site_vectors: np.ndarray,
               design: SplitDesign) -> JointFit:
     """Joint cross-validated NNLS of every site (n_pairs, S) on every regressor (n_pairs, L).

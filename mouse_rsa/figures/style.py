@@ -100,12 +100,16 @@ def error_bars(rows: pd.DataFrame) -> np.ndarray:
     return np.nan_to_num(np.vstack([rows["mean"] - rows["low"], rows["high"] - rows["mean"]]))
 
 
-def cluster_legend(fig: Figure, clusters: pd.Series) -> None:
+def cluster_legend(fig: Figure, clusters: pd.Series, chance: bool = False) -> None:
+    """One legend of the task clusters' colours (and the chance marker), right of the panels."""
+    from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
 
-    """One legend of the task clusters' colours, right of the panels."""
-    fig.legend(handles=[Patch(color=cluster_color(c), label=c) for c in cluster_order(clusters)],
-               title="task cluster", loc="outside right upper", fontsize=8)
+    handles = [Patch(color=cluster_color(c), label=c) for c in cluster_order(clusters)]
+    if chance:
+        handles.append(Line2D([], [], color="k", marker="_", markersize=10, linestyle="none",
+                              label="chance share\n(permutation null)"))
+    fig.legend(handles=handles, title="task cluster", loc="outside right upper", fontsize=8)
 
 
 def grouped_bars(ax, rows: pd.DataFrame, value: str, low: str, high: str) -> None:

@@ -56,10 +56,9 @@ def signature_figure(scores: pd.DataFrame, models: pd.DataFrame, areas: pd.DataF
             ax.set_ylabel("mean score (95% CI)")
         else:
             grouped_bars(ax, rows, "weight_share", "ci_low", "ci_high")
-            ax.scatter(*_null_positions(rows), marker="_", color="k", s=60, zorder=3, label="chance (permutation)")
-            ax.legend(fontsize=7, loc="best")
+            ax.scatter(*_null_positions(rows), marker="_", color="k", s=60, zorder=3)
             ax.set_ylabel("weight share (95% of splits)")
-    cluster_legend(fig, summary["cluster"])
+    cluster_legend(fig, summary["cluster"], chance=len(panels_data) > 1)
     return fig
 
 
