@@ -102,10 +102,11 @@ def error_bars(rows: pd.DataFrame) -> np.ndarray:
 
 def cluster_legend(fig: Figure, clusters: pd.Series, chance: bool = False) -> None:
     """One legend of the task clusters' colours (and the chance marker), right of the panels."""
+    from matplotlib.artist import Artist
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
 
-    handles = [Patch(color=cluster_color(c), label=c) for c in cluster_order(clusters)]
+    handles: list[Artist] = [Patch(color=cluster_color(c), label=c) for c in cluster_order(clusters)]
     if chance:
         handles.append(Line2D([], [], color="k", marker="_", markersize=10, linestyle="none",
                               label="chance share\n(permutation null)"))
