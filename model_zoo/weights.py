@@ -1,7 +1,10 @@
-"""Reading weight files safely (never unpickling arbitrary objects) and naming what is missing."""
+"""Reading weight files safely (never unpickling arbitrary objects), naming them by their content,
+and saying what does not fit."""
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch import nn
@@ -9,14 +12,15 @@ from torch import nn
 from .errors import InvalidInput
 
 
-def read_state_dict(path: Path | str) -> dict:
+def read_state_dict(path: Path | str) -> dict[str, torch.Tensor]:
     """A state dict from ``.safetensors`` or a torch file read with ``weights_only=True``.
 
     Checkpoints that wrap the weights (``{'state_dict': ...}`` or ``{'model': ...}``) are unwrapped.
     """
     path = Path(path)
+    state: Any
     if not path.is_file():
-        raise InvalidInput(f"weights file {path} does not exist")
+        raise InvalidInput(f"weights_file: {path} does not exist", argument="weights_file")
     try:
         if path.suffix == ".safetensors":
             from safetensors.torch import load_file
@@ -25,21 +29,38 @@ def read_state_dict(path: Path | str) -> dict:
         else:
             state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # torch and safetensors raise many types for a bad file
-        raise InvalidInput(f"weights file {path} is not a readable state dict ({type(err).__name__}); "
-                           "pass a .pth/.pt saved with torch.save(model.state_dict()) or a .safetensors file") from err
+        raise InvalidInput(f"weights_file: {path} is not a readable state dict ({type(err).__name__}); pass a "
+                           ".pth/.pt saved with torch.save(model.state_dict()) or a .safetensors file",
+                           argument="weights_file") from err
     for key in ("state_dict", "model"):
         if isinstance(state, dict) and isinstance(state.get(key), dict):
             state = state[key]
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
-        raise InvalidInput(f"weights file {path} does not hold a state dict of tensors")
+        raise InvalidInput(f"weights_file: {path} does not hold a state dict of tensors", argument="weights_file")
     return state
 
 
-def load_into(model: nn.Module, state: dict, model_name: str, source: str) -> None:
+def file_source(path: Path | str) -> str:
+    """``file:<basename>:sha256:<first 12 hex>``: a weights file named by its content, not its path."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return f"file:{Path(path).name}:sha256:{digest.hexdigest()[:12]}"
+
+
+def load_into(model: nn.Module, state: dict[str, torch.Tensor], model_name: str, source: str) -> None:
     """``model.load_state_dict(state)`` with a one-line error when the keys or shapes do not fit."""
     try:
         model.load_state_dict(state, strict=True)
     except RuntimeError as err:
         first = str(err).strip().splitlines()
         detail = first[1].strip() if len(first) > 1 else first[0]
-        raise InvalidInput(f"weights from {source} do not fit {model_name}: {detail[:200]}") from err
+        raise InvalidInput(f"weights from {source} do not fit {model_name}: {detail[:200]}",
+                           argument="weights_file") from err
+
+
+def load_weights_file(model: nn.Module, path: Path | str, model_name: str) -> str:
+    """Load the state dict in ``path`` into ``model``; returns the file's ``file_source``."""
+    load_into(model, read_state_dict(path), model_name, str(path))
+    return file_source(path)

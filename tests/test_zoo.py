@@ -1,4 +1,6 @@
+import hashlib
 import math
+import os
 
 import numpy as np
 import pytest
@@ -7,7 +9,7 @@ from torch import nn
 
 import model_zoo
 from model_zoo.layers import LayerTap, layer_names
-from model_zoo.sources import baselines, torchvision_models
+from model_zoo.sources import baselines, timm_models, torchvision_models
 from mouse_rsa.errors import InvalidInput, WeightsUnavailable
 
 STUDY_MODELS = """alexnet vgg11 vgg13 vgg16 vgg19 vgg11_bn vgg13_bn vgg16_bn vgg19_bn resnet18 resnet34 resnet50
@@ -95,13 +97,21 @@ def test_random_build_does_not_touch_global_rng():
     assert torch.equal(torch.rand(1), expected)
 
 
-def test_pretrained_from_a_local_file(tmp_path):
+def test_pretrained_from_a_local_file_is_named_by_its_content(tmp_path):
     source = model_zoo.create("squeezenet1_1", "random", seed=5).module
     path = tmp_path / "weights.pth"
     torch.save(source.state_dict(), path)
     model = model_zoo.create("squeezenet1_1", "pretrained", weights_file=str(path))
-    assert model.weights == "pretrained" and model.weights_source == str(path)
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()[:12]
+    assert model.weights == "pretrained" and model.weights_source == f"file:weights.pth:sha256:{digest}"
     assert all(torch.equal(v, source.state_dict()[k]) for k, v in model.module.state_dict().items())
+    (tmp_path / "elsewhere").mkdir()
+    moved = path.rename(tmp_path / "elsewhere" / "weights.pth")
+    assert model_zoo.create("squeezenet1_1", "pretrained", weights_file=str(moved)).weights_source == \
+        model.weights_source
+    torch.save(model_zoo.create("squeezenet1_1", "random", seed=6).module.state_dict(), path)
+    assert model_zoo.create("squeezenet1_1", "pretrained", weights_file=str(path)).weights_source != \
+        model.weights_source
 
 
 def test_pretrained_from_safetensors_and_wrapped_checkpoint(tmp_path):
@@ -113,6 +123,7 @@ def test_pretrained_from_safetensors_and_wrapped_checkpoint(tmp_path):
     for name in ("w.safetensors", "ckpt.pth"):
         model = model_zoo.create("squeezenet1_1", "pretrained", weights_file=str(tmp_path / name))
         assert torch.equal(model.module.features[0].weight, source["features.0.weight"])
+        assert model.weights_source.startswith(f"file:{name}:sha256:")
 
 
 def test_mismatched_or_corrupt_weights_file(tmp_path):
@@ -143,7 +154,7 @@ def test_offline_pretrained_is_one_line_naming_model_file_and_cache(no_download)
         model_zoo.create("mobilenet_v2", "pretrained")
     message = str(err.value)
     assert "\n" not in message and "mobilenet_v2" in message and "mobilenet_v2-b0353104.pth" in message
-    assert str(torch.hub.get_dir()) in message and "--weights-file" in message
+    assert str(torch.hub.get_dir()) in message and "weights_file" in message
 
 
 def test_offline_taskonomy_pretrained(no_download):
@@ -217,18 +228,47 @@ def test_layer_tap_on_a_hand_built_model():
     assert layer_names(model, torch.zeros(1, 1, 4, 4)) == ["0", "2", "5"]
 
 
-def test_offline_timm_pretrained(monkeypatch):
+@pytest.fixture
+def hub_must_not_be_asked(monkeypatch):
     import timm.models._hub as hub
-    from huggingface_hub.errors import LocalEntryNotFoundError
 
-    def offline(*args, **kwargs):
-        raise LocalEntryNotFoundError("offline (test)")
+    def asked(*args, **kwargs):
+        raise AssertionError("the hub was asked")
 
-    monkeypatch.setattr(hub, "hf_hub_download", offline)
+    monkeypatch.setattr(hub, "hf_hub_download", asked)
+
+
+def test_offline_timm_pretrained_fails_at_once_in_one_line(monkeypatch, hub_must_not_be_asked):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     with pytest.raises(WeightsUnavailable) as err:
         model_zoo.create("resnet10t", "pretrained")
     message = str(err.value)
-    assert "resnet10t" in message and "timm/resnet10t" in message and "hf" in message and "\n" not in message
+    assert "\n" not in message and "resnet10t" in message and "hf-hub:timm/resnet10t.c3_in1k" in message
+    assert timm_models._hub_cache() in message and "offline" in message and "weights_file" in message
+
+
+def test_unreachable_hub_fails_at_once(monkeypatch, hub_must_not_be_asked):
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.setattr(timm_models, "_reachable", lambda url: False)
+    with pytest.raises(WeightsUnavailable, match="resnet10t.*cannot be reached"):
+        model_zoo.create("resnet10t", "pretrained")
+
+
+def test_timm_pretrained_from_the_hub_cache_without_the_network(monkeypatch, hub_must_not_be_asked):
+    from safetensors.torch import save_file
+
+    monkeypatch.setattr(timm_models, "_reachable", lambda url: pytest.fail("the network was probed"))
+    source = model_zoo.create("resnet10t", "random", seed=3).module.state_dict()
+    repo = f"{timm_models._hub_cache()}/models--timm--resnet10t.c3_in1k"
+    snapshot = f"{repo}/snapshots/{'0' * 40}"
+    os.makedirs(snapshot, exist_ok=True)
+    os.makedirs(f"{repo}/refs", exist_ok=True)
+    with open(f"{repo}/refs/main", "w") as f:
+        f.write("0" * 40)
+    save_file(source, f"{snapshot}/model.safetensors")
+    model = model_zoo.create("resnet10t", "pretrained")
+    assert model.weights_source == "timm:resnet10t"
+    assert all(torch.equal(v, source[k]) for k, v in model.module.state_dict().items())
 
 
 @pytest.mark.network

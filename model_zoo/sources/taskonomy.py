@@ -16,8 +16,7 @@ from torch import nn
 from torchvision.models.resnet import Bottleneck
 
 from ..errors import WeightsUnavailable
-
-from ..weights import load_into, read_state_dict
+from ..weights import load_into, load_weights_file
 from .built import Built
 
 URL_TEMPLATE = "https://github.com/alexsax/visual-prior/raw/networks/assets/pytorch/{task}_encoder-{sha}.pth"
@@ -103,8 +102,7 @@ def build(name: str, weights: str, seed: int, weights_file: str | None = None, t
     if weights == "random":
         source = f"seed {seed}"
     elif weights_file:
-        load_into(module, read_state_dict(weights_file), name, str(weights_file))
-        source = str(weights_file)
+        source = load_weights_file(module, weights_file, name)
     else:
         source = url(task)
         target = Path(torch.hub.get_dir()) / "checkpoints" / Path(source).name
@@ -113,7 +111,7 @@ def build(name: str, weights: str, seed: int, weights_file: str | None = None, t
         except Exception as err:  # URLError/OSError offline, RuntimeError for a bad hash
             raise WeightsUnavailable(
                 f"{name}: pretrained weights {target} are not cached and could not be downloaded "
-                f"({type(err).__name__}); connect once to fill the cache (TORCH_HOME) or pass --weights-file PATH"
+                f"({type(err).__name__}); connect once to fill the cache (TORCH_HOME) or pass a weights_file"
             ) from err
         load_into(module, checkpoint.get("state_dict", checkpoint), name, source)
     return Built(module.eval(), 256, (0.5, 0.5, 0.5), (0.5, 0.5, 0.5), source)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlparse
 
 import torch
@@ -10,8 +11,7 @@ import torchvision
 from torchvision.models import get_model, get_model_weights
 
 from ..errors import WeightsUnavailable
-
-from ..weights import load_into, read_state_dict
+from ..weights import load_weights_file
 from .built import IMAGENET_MEAN, IMAGENET_STD, Built
 
 # Builders whose pretrained form differs from the default constructor (torchvision sets these when
@@ -27,13 +27,25 @@ def names() -> list[str]:
     return sorted(torchvision.models.list_models(module=torchvision.models))
 
 
-def pretrained_weights(name: str, tag: str | None = None):
+def pretrained_weights(name: str, tag: str | None = None) -> Any:
     """The weights enum entry used for ``pretrained``: ``tag`` (e.g. IMAGENET1K_V1) or DEFAULT."""
     enum = get_model_weights(name)
     return enum[tag] if tag and tag in enum.__members__ else enum.DEFAULT
 
 
-def cached_file(weights) -> Path:
+def metadata(name: str, tag: str | None = None) -> dict[str, Any]:
+    """What the weights enum says offline: training, tag, input size, n_params, ImageNet-1k top-1 and
+    top-5 (%), GFLOPs. SWAG weights (weakly supervised on Instagram hashtags, then fine-tuned on
+    ImageNet-1k) are not labelled plain ImageNet training."""
+    w = pretrained_weights(name, tag)
+    metrics = w.meta.get("_metrics", {}).get("ImageNet-1K", {})
+    return {"training": "weakly-supervised:swag+imagenet" if "SWAG" in w.name else "imagenet",
+            "weights_tag": w.name, "input_size": w.transforms().crop_size[0], "n_params": w.meta["num_params"],
+            "top1": metrics.get("acc@1", float("nan")), "top5": metrics.get("acc@5", float("nan")),
+            "gflops": w.meta.get("_ops", float("nan"))}
+
+
+def cached_file(weights: Any) -> Path:
     """Where torch.hub keeps (or would keep) this checkpoint."""
     return Path(torch.hub.get_dir()) / "checkpoints" / os.path.basename(urlparse(weights.url).path)
 
@@ -51,8 +63,7 @@ def build(name: str, weights: str, seed: int, weights_file: str | None = None, t
     if weights_file:
         kwargs = dict(_PRETRAINED_KWARGS.get(name, {}), num_classes=len(w.meta["categories"]))
         module = get_model(name, weights=None, **kwargs)
-        load_into(module, read_state_dict(weights_file), name, str(weights_file))
-        return Built(module.eval(), size, mean, std, str(weights_file))
+        return Built(module.eval(), size, mean, std, load_weights_file(module, weights_file, name))
     target = cached_file(w)
     try:
         module = get_model(name, weights=w)
@@ -60,6 +71,6 @@ def build(name: str, weights: str, seed: int, weights_file: str | None = None, t
         what = "is corrupt (delete it)" if target.exists() else "is not cached and could not be downloaded"
         raise WeightsUnavailable(
             f"{name}: pretrained weights {target} {what} ({type(err).__name__}); "
-            f"connect once to fill the cache (TORCH_HOME) or pass --weights-file PATH"
+            f"connect once to fill the cache (TORCH_HOME) or pass a weights_file"
         ) from err
     return Built(module.eval(), size, mean, std, w.url)
