@@ -1,0 +1,70 @@
+"""What runs on a Dask worker: one feature group of units through ``mouse_rsa.units.run_units``.
+
+The worker only computes; the client writes every result. A unit that raises (weights unavailable,
+a model that does not build) comes back as a one-line reason instead of an exception, so it is
+reported once rather than retried: only a worker's death makes Dask start a group again. Each start
+is logged on the scheduler, so the client can tell how many times a unit was started.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+START_TOPIC = "mouse-rsa-unit-start"  # one event per task start: how often a unit was started
+
+if TYPE_CHECKING:
+    from ..results import UnitResult
+    from ..targets import Targets
+    from ..units import Unit
+
+
+@dataclass
+class GroupOutcome:
+    """The results of one feature group (or why it failed) and the worker that ran it."""
+
+    worker: str
+    results: list[UnitResult] = field(default_factory=list)
+    error: str | None = None
+
+
+def one_line(err: BaseException) -> str:
+    """``err`` as one line: its message's first line, prefixed by its type unless it is a UserError."""
+    from ..errors import UserError
+
+    lines = str(err).strip().splitlines()
+    text = lines[0] if lines else ""
+    return text if isinstance(err, UserError) and text else f"{type(err).__name__}: {text}".rstrip(": ")
+
+
+def _announce_start() -> str:
+    """Log this task's start on the scheduler (topic ``START_TOPIC``) and return the worker's name."""
+    from distributed import get_worker
+
+    try:
+        worker = get_worker()
+    except ValueError:  # called outside a worker (tests, debugging)
+        return "client"
+    worker.log_event(START_TOPIC, {"key": str(worker.get_current_task())})
+    return str(worker.name)
+
+
+def run_group(units: list[Unit], targets: Targets, threads: int | None = None) -> GroupOutcome:
+    """Run ``units`` (one feature group) on ``targets``; ``threads`` caps torch and BLAS threads."""
+    worker = _announce_start()
+    try:
+        return GroupOutcome(worker, _run(units, targets, threads))
+    except Exception as err:  # noqa: BLE001 (any unit's failure is reported, none stops the sweep)
+        return GroupOutcome(worker, error=one_line(err))
+
+
+def _run(units: list[Unit], targets: Targets, threads: int | None) -> list[Any]:
+    from ..units import run_units
+
+    if threads is None:
+        return run_units(units, targets, progress=False)
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    torch.set_num_threads(threads)
+    with threadpool_limits(limits=threads):
+        return run_units(units, targets, progress=False)
