@@ -223,6 +223,21 @@ def test_slurm_dry_run_prints_the_job_script_without_slurm(tmp_path, capsys, mon
     assert not out.exists()
 
 
+def test_cli_sweep_prints_the_table_and_resumes(tmp_path, capsys, cluster):
+    argv = ["sweep", "--model", "pixels", "--dataset", "demo", "--out", str(tmp_path), "--no-cache", "--quiet",
+            "--scheduler", cluster.scheduler_address]
+    assert main(argv) == 0
+    assert capsys.readouterr().out.splitlines()[1].split() == ["pixels", "1", "0", "0"]
+    assert main(argv) == 0
+    assert capsys.readouterr().out.splitlines()[1].split() == ["pixels", "0", "1", "0"]
+
+
+def test_cli_names_the_bad_cluster_flag(capsys):
+    code = main(["sweep", "--model", "pixels", "--dataset", "demo", "--workers", "0", "--dry-run"])
+    err = capsys.readouterr().err
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "--workers must be an integer of at least 1" in err
+
+
 @pytest.mark.parametrize("system,lines", [
     ("pbs", ["#PBS -q short", "#PBS -l select=1:ncpus=4:mem=7630MB:ngpus=1", "#PBS -l walltime=02:00:00"]),
     ("sge", ["#$ -q short", "#$ -l gpu=1", "#$ -l h_rt=02:00:00"]),
