@@ -11,6 +11,7 @@ import json
 import re
 import sys
 import warnings
+from typing import Any
 
 from .errors import UserError
 from .settings import DEVICES, Settings
@@ -48,7 +49,7 @@ def add_settings_options(parser: argparse.ArgumentParser) -> None:
                                 help="recompute features instead of reading the feature cache")
             continue
         kind = {int: int, float: float}.get(type(f.default), str)
-        extra = {"choices": DEVICES} if f.name == "device" else {}
+        extra: dict[str, Any] = {"choices": DEVICES} if f.name == "device" else {}
         parser.add_argument("--" + f.name.replace("_", "-"), dest=f.name, type=kind, default=f.default,
                             help=HELP[f.name], **extra)
 
@@ -84,7 +85,7 @@ def _cmd_dataset_info(args) -> None:
     ds = load_dataset(s.dataset)
     sel = select_sites(ds, threshold=s.reliability_threshold, min_cells=s.min_cells,
                        n_splits=s.reliability_splits, seed=s.seed)
-    info = {
+    info: dict[str, Any] = {
         "name": ds.name, "n_stimuli": ds.n_stimuli, "n_cells": ds.n_cells, "n_trials": ds.responses.shape[1],
         "n_reliable_cells": int(sel.reliable.sum()), "reliability_threshold": s.reliability_threshold,
         "min_cells": s.min_cells, "seed": s.seed, "n_sites": len(sel.sites),
@@ -156,6 +157,25 @@ def _cmd_benchmark(args) -> None:
         raise UserError(f"{len(result.failed)} unit group(s) failed; the others are written")
 
 
+def _cmd_sweep(args) -> None:
+    from .sweep import ClusterOptions, dry_run, sweep
+    from .units import plan
+
+    units = plan(args.model, settings_from(args), weights=args.weights, methods=args.method, seeds=args.seeds,
+                 layer_sets=args.layer_sets)
+    fields = {f.name: getattr(args, f.name) for f in dataclasses.fields(ClusterOptions)}
+    options = ClusterOptions(**{**fields, "job_extra": tuple(args.job_extra or ())})
+    if args.dry_run:
+        print(dry_run(units, options))
+        return
+    report = sweep(units, args.out, options, progress=not args.quiet)
+    print(report.table())
+    print(f"results under {args.out} (timings in {args.out}/sweep-log.csv); rank them with "
+          f"`mouse-rsa leaderboard {args.out}`")
+    if report.failed:
+        raise UserError(f"{len(report.failed)} of {len(report.records)} units failed; the others are written")
+
+
 def _cmd_leaderboard(args) -> None:
     from .leaderboard import rank, write
 
@@ -185,8 +205,18 @@ def _cmd_compare(args) -> None:
 def _cmd_figures(args) -> None:
     from .figures import save_figures
 
-    for path in save_figures(args.directory, args.output):
+    for path in save_figures(args.directory, args.output, analysis=args.analysis):
         print(f"wrote {path}")
+
+
+def _cmd_analyze(args) -> None:
+    from .analysis import analyze
+
+    result = analyze(args.directory, args.output, splits=args.splits, folds=args.folds,
+                     permutations=args.permutations, seed=args.seed, value=args.value)
+    for line in result.summary + result.skipped:
+        print(line)
+    print(f"wrote {len(result.files)} files under {result.files[0].parent}")
 
 
 def _directory_command(sub, name: str, help_text: str, output_help: str):
@@ -244,12 +274,53 @@ def build_parser() -> argparse.ArgumentParser:
                    help="keep units already whole under --out with the same settings instead of redoing them")
     b.set_defaults(func=_cmd_benchmark)
 
+    from .sweep.clusters import BATCH_SYSTEMS, ClusterOptions
+
+    c0 = ClusterOptions()
+    w = sub.add_parser("sweep", help="run every unit on Dask: this machine's cores, a GPU node or a batch cluster; "
+                       "resumable", formatter_class=_Formatter)
+    add_unit_options(w)
+    w.add_argument("--seeds", type=int, nargs="+", default=None, help="seeds to sweep (default: --seed)")
+    w.add_argument("--layer-sets", nargs="+", default=None, help="layer sets to sweep, e.g. all latent "
+                   "(default: --layers)")
+    g = w.add_argument_group("Dask cluster (default: a local cluster sized to this machine)")
+    g.add_argument("--workers", type=int, default=c0.workers, help="local worker processes (default: as many "
+                   "as the cores and memory allow for the largest model)")
+    g.add_argument("--memory-limit", default=c0.memory_limit, help="memory per local worker, e.g. 8GB")
+    g.add_argument("--scheduler", default=c0.scheduler, metavar="ADDRESS", help="a running Dask scheduler")
+    g.add_argument("--cluster", default=c0.cluster, choices=BATCH_SYSTEMS, help="start workers as batch jobs")
+    g.add_argument("--jobs", type=int, default=c0.jobs, help="batch jobs")
+    g.add_argument("--cores", type=int, default=c0.cores, help="cores per batch job (one worker each)")
+    g.add_argument("--memory", default=c0.memory, help="memory per batch job, e.g. 32GB (default: what the "
+                   "largest model needs, per core)")
+    g.add_argument("--walltime", default=c0.walltime, help="per batch job, e.g. 04:00:00")
+    g.add_argument("--queue", default=c0.queue, help="queue or partition")
+    g.add_argument("--job-extra", action="append", default=None, metavar="DIRECTIVE",
+                   help="extra job directive, repeatable: --job-extra=--account=lab")
+    g.add_argument("--gpus", type=int, default=c0.gpus, help="one GPU per worker: local GPU workers, or 1 "
+                   "to give each batch job a GPU")
+    g.add_argument("--retries", type=int, default=c0.retries, help="restarts of a unit whose worker died")
+    g.add_argument("--dashboard-address", default=c0.dashboard_address, help="where the dashboard listens")
+    g.add_argument("--dry-run", action="store_true", help="print the job script and the unit plan; run nothing")
+    w.set_defaults(func=_cmd_sweep)
+
     _directory_command(sub, "leaderboard", "rank every unit under a results directory",
                        "CSV to write (default DIR/leaderboard.csv)").set_defaults(func=_cmd_leaderboard)
     _directory_command(sub, "compare", "pretrained vs random per architecture: paired tests over sites",
                        "CSV to write").set_defaults(func=_cmd_compare)
-    _directory_command(sub, "figures", "the paper's figures from a results directory (PNG and PDF)",
-                       "figure directory (default DIR/figures)").set_defaults(func=_cmd_figures)
+    a = _directory_command(sub, "analyze", "the study's analyses: pretrained vs random, model properties, "
+                           "cluster × area ANOVA, joint NNLS signatures", "directory for the CSVs (default DIR/analysis)")
+    a.add_argument("--splits", type=int, default=1000, help="random k-fold splits of the joint NNLS signatures")
+    a.add_argument("--folds", type=int, default=6, help="folds of each signature split")
+    a.add_argument("--permutations", type=int, default=100, help="stimulus permutations for the signatures' chance")
+    a.add_argument("--seed", type=int, default=0, help="seed of splits, permutations and bootstraps")
+    a.add_argument("--value", default="score", choices=["score", "score_r2", "score_normalized"],
+                   help="score column analysed")
+    a.set_defaults(func=_cmd_analyze)
+    fg = _directory_command(sub, "figures", "the paper's figures from a results directory (PNG and PDF)",
+                            "figure directory (default DIR/figures)")
+    fg.add_argument("--analysis", default=None, metavar="DIR", help="output of `analyze` (default DIR/analysis)")
+    fg.set_defaults(func=_cmd_figures)
     return p
 
 
@@ -266,12 +337,18 @@ def _cli_words(err: UserError, parser: argparse.ArgumentParser) -> str:
     return message
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    print(f"mouse-rsa: warning: {message}", file=sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    warnings.formatwarning = lambda message, category, *rest: f"mouse-rsa: warning: {message}\n"
     try:
-        args.func(args)
+        with warnings.catch_warnings():
+            warnings.simplefilter("default")
+            warnings.showwarning = _show_warning
+            args.func(args)
     except UserError as err:
         if args.debug:
             raise
