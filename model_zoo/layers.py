@@ -2,9 +2,10 @@
 
 A *layer* is what a user would call one: convolutions, linear maps, nonlinearities, pooling, and the
 output of every block — any module that is not a plain ``nn.Sequential`` / ``nn.ModuleList`` /
-``nn.ModuleDict`` container. Container subclasses with a forward of their own are blocks: DenseNet's
-dense blocks (an ``nn.ModuleDict`` subclass) and transitions (an ``nn.Sequential`` subclass), timm's
-stages. Normalisation, dropout, identity and flatten modules are not layers.
+``nn.ModuleDict`` container. Container subclasses are blocks: DenseNet's dense blocks (an
+``nn.ModuleDict`` subclass with a forward of its own) and transitions (an ``nn.Sequential``
+subclass), like any other module with children (timm's stages such as ``ConvNeXtStage``).
+Normalisation, dropout, identity and flatten modules are not layers.
 
 Names are the modules' qualified names (``features.3.conv.0``); the whole model's own output is
 ``output``; a module called more than once per forward pass (the shared ``relu`` of a ResNet block)

@@ -49,18 +49,21 @@ def file_source(path: Path | str) -> str:
     return f"file:{Path(path).name}:sha256:{digest.hexdigest()[:12]}"
 
 
-def load_into(model: nn.Module, state: dict[str, torch.Tensor], model_name: str, source: str) -> None:
-    """``model.load_state_dict(state)`` with a one-line error when the keys or shapes do not fit."""
+def load_into(model: nn.Module, state: dict[str, torch.Tensor], model_name: str, source: str,
+              argument: str | None = None) -> None:
+    """``model.load_state_dict(state)`` with a one-line error when the keys or shapes do not fit
+    (InvalidInput naming ``argument``, the parameter that gave the weights, if any)."""
     try:
         model.load_state_dict(state, strict=True)
     except RuntimeError as err:
         first = str(err).strip().splitlines()
         detail = first[1].strip() if len(first) > 1 else first[0]
-        raise InvalidInput(f"weights from {source} do not fit {model_name}: {detail[:200]}",
-                           argument="weights_file") from err
+        prefix = f"{argument}: " if argument else ""
+        raise InvalidInput(f"{prefix}weights from {source} do not fit {model_name}: {detail[:200]}",
+                           argument=argument) from err
 
 
 def load_weights_file(model: nn.Module, path: Path | str, model_name: str) -> str:
     """Load the state dict in ``path`` into ``model``; returns the file's ``file_source``."""
-    load_into(model, read_state_dict(path), model_name, str(path))
+    load_into(model, read_state_dict(path), model_name, str(path), argument="weights_file")
     return file_source(path)

@@ -87,7 +87,27 @@ def test_every_torchvision_classifier_exposes_its_head_input(name):
     assert width == in_features
     torch.testing.assert_close(carried.reshape(seen["input"].shape), seen["input"])
     names = [n for n in seen if n != "input"]
-    assert len(names) == len(set(names)) == model.info.depth
+    assert len(names) == len(set(names)) == model.info.n_layers
+
+
+@pytest.mark.parametrize("name, latent", [
+    ("mobilenet_v2", "classifier:input"), ("densenet121", "classifier:input"), ("shufflenet_v2_x0_5", "fc:input"),
+    ("mnasnet0_5", "classifier:input"), ("resnet18", "avgpool"), ("alexnet", "avgpool"),
+    ("squeezenet1_1", "features.12"), ("taskonomy_normal", "output"), ("pixels", "pixels"), ("gabor", "energy"),
+    ("random_features", "random_relu"), ("resnet10t", "global_pool"),
+])
+def test_latent_layers_are_each_family_final_representation(name, latent):
+    model = model_zoo.create(name, model_zoo.offline_weights(name), seed=0)
+    assert model_zoo.latent_layers(model) == [latent]
+    x = model.preprocess(torch.randint(0, 255, (2, 40, 50), dtype=torch.uint8).numpy())
+    taps = _taps(model.module, x, [latent])
+    assert list(taps) == [latent]
+    head = find_head(model.module)
+    if name == "taskonomy_normal":
+        assert taps[latent].shape[1:] == (8, 16, 16) and head is None  # the encoder's latent
+    elif head is not None:
+        width, in_features = _widths(model.module.get_submodule(head), taps[latent])
+        assert width == in_features
 
 
 @pytest.mark.parametrize("name, patterns", [

@@ -35,10 +35,6 @@ def names() -> list[str]:
     return ["pixels", "gabor", "random_features"]
 
 
-def weights_kinds(name: str) -> tuple[str, ...]:
-    return ("random",) if name == "random_features" else ("fixed",)
-
-
 def downsample(x: torch.Tensor, size: int) -> torch.Tensor:
     """Grayscale channel averaged down to ``size`` × ``size`` and flattened."""
     return F.adaptive_avg_pool2d(x[:, :1], size).flatten(1)
@@ -55,6 +51,8 @@ class Downsample(nn.Module):
 
 class GaborEnergy(nn.Module):
     """Energy of complex Gabor filters, pooled on a position grid; units ordered (filter, y, x)."""
+
+    transfer: torch.Tensor  # (n_filters, n, n) complex transfer functions on the padded image
 
     def __init__(self, size: int = INPUT_SIZE):
         super().__init__()
@@ -89,6 +87,8 @@ class GaborEnergy(nn.Module):
 class RandomReLUFeatures(nn.Module):
     """ReLU(W · pixels) with W ~ N(0, 1/d) drawn from ``seed``."""
 
+    weight: torch.Tensor  # (units, pixels²)
+
     def __init__(self, seed: int, pixels: int = 64, units: int = 4096):
         super().__init__()
         generator = np.random.default_rng(seed)
@@ -102,6 +102,7 @@ class RandomReLUFeatures(nn.Module):
 
 
 def build(name: str, weights: str, seed: int, weights_file: str | None = None, tag: str | None = None) -> Built:
+    layers: OrderedDict[str, nn.Module]
     if name == "pixels":
         layers = OrderedDict(pixels=Downsample(32))
     elif name == "gabor":
