@@ -330,7 +330,7 @@ def _cli_words(err: UserError, parser: argparse.ArgumentParser) -> str:
     dests = {a.dest for action in parser._actions if isinstance(action, argparse._SubParsersAction)
              for choice in action.choices.values() for a in choice._actions}
     argument = getattr(err, "argument", None)
-    if argument in dests:
+    if argument is not None and argument in dests:
         message = re.sub(rf"\b{argument}\b", "--" + argument.replace("_", "-"), message, count=1)
     for dest in sorted(d for d in dests if "_" in d and d != argument):
         message = re.sub(rf"(?<!-)\b{dest}\b", "--" + dest.replace("_", "-"), message)

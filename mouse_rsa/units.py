@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import hashlib
 import resource
 import time
 import warnings
@@ -98,18 +97,17 @@ class Unit:
 
 
 @functools.lru_cache(maxsize=64)
-def _file_digest(path: str, size: int, mtime_ns: int) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+def _file_source(path: str, size: int, mtime_ns: int) -> str:
+    from model_zoo.weights import file_source
+
+    return file_source(path)
 
 
 def file_id(path: str | Path) -> str:
-    """``file:<name>:sha256:<12 hex>``: a weights file named by its content, not its path."""
-    stat = Path(path).stat()
-    return f"file:{Path(path).name}:sha256:{_file_digest(str(Path(path).resolve()), stat.st_size, stat.st_mtime_ns)[:12]}"
+    """``file:<name>:sha256:<12 hex>`` (the zoo's name for a weights file), hashed once per file version."""
+    resolved = Path(path).resolve()
+    stat = resolved.stat()
+    return _file_source(str(resolved), stat.st_size, stat.st_mtime_ns)
 
 
 def _weights_kinds(model: str, weights: str) -> list[str]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import urllib.error
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
@@ -44,7 +45,7 @@ class FakeDataSet:
 
     def get_stimulus_table(self, stimulus_name):
         if stimulus_name != "natural_scenes":
-            raise IOError(f"Could not find a stimulus table named '{stimulus_name}'")
+            raise OSError(f"Could not find a stimulus table named '{stimulus_name}'")
         return self._table.copy()
 
     def get_stimulus_template(self, stimulus_name):
@@ -60,7 +61,7 @@ class FakeDataSet:
 
 
 class FakeBrainObservatoryCache:
-    EXPERIMENTS = [
+    EXPERIMENTS: ClassVar[list[dict]] = [
         {"id": 2, "imaging_depth": 375, "targeted_structure": "VISl", "cre_line": "Rbp4-Cre_KL100",
          "experiment_container_id": 20, "session_type": "three_session_B", "reporter_line": "Ai93",
          "donor_name": "2", "specimen_name": "s2", "acquisition_age_days": 100, "fail_eye_tracking": False},
@@ -71,7 +72,7 @@ class FakeBrainObservatoryCache:
          "experiment_container_id": 30, "session_type": "three_session_B", "reporter_line": "Ai93",
          "donor_name": "3", "specimen_name": "s3", "acquisition_age_days": 100, "fail_eye_tracking": False},
     ]
-    CELLS = {1: 3, 2: 2, 3: 1}
+    CELLS: ClassVar[dict[int, int]] = {1: 3, 2: 2, 3: 1}
 
     def __init__(self, offline: bool = False, truncated_dir=None):
         self.offline = offline

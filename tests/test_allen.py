@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
-
 from fake_allensdk import FakeBrainObservatoryCache
+
 from mouse_rsa.cli import main
 from mouse_rsa.data import allen, load
 from mouse_rsa.errors import DataUnavailable, InvalidInput

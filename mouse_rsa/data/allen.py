@@ -72,7 +72,7 @@ def presentation_responses(timestamps: np.ndarray, dff: np.ndarray, starts: np.n
     converted to frames with the median frame interval. Windows running past the trace are NaN.
     """
     dt = float(np.median(np.diff(timestamps)))
-    first, last = int(round(window_s[0] / dt)), int(round(window_s[1] / dt))
+    first, last = round(window_s[0] / dt), round(window_s[1] / dt)
     if last <= first:
         raise InvalidInput(f"response window {window_s} s is shorter than one frame ({dt:.4f} s)")
     frames = np.asarray(starts, dtype=np.int64)[:, None] + np.arange(first, last)[None, :]

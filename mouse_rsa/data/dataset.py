@@ -11,7 +11,9 @@ File layout (schema version 1), all written through h5py, nothing pickled::
 """
 from __future__ import annotations
 
+import itertools
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -81,37 +83,40 @@ class NeuralDataset:
         return sha256_arrays(*arrays)
 
 
-def validate(ds: NeuralDataset, source: str) -> None:
-    """Raise InvalidInput naming ``source`` and the field when shapes, dtypes or ids disagree."""
-
-    def bad(fieldname, problem):
-        raise InvalidInput(f"{source}: field '{fieldname}' {problem}")
-
+def _array_problems(ds: NeuralDataset) -> Iterator[tuple[str, str]]:
     if ds.stimuli.dtype != np.uint8 or ds.stimuli.ndim != 3:
-        bad("stimuli", f"must be uint8 (n_stimuli, height, width), got {ds.stimuli.dtype} {ds.stimuli.shape}")
+        yield "stimuli", f"must be uint8 (n_stimuli, height, width), got {ds.stimuli.dtype} {ds.stimuli.shape}"
     n_stim = ds.stimuli.shape[0]
     if ds.stimulus_ids.shape != (n_stim,):
-        bad("stimulus_ids", f"has shape {ds.stimulus_ids.shape}, expected ({n_stim},)")
+        yield "stimulus_ids", f"has shape {ds.stimulus_ids.shape}, expected ({n_stim},)"
     if len(np.unique(ds.stimulus_ids)) != n_stim:
-        bad("stimulus_ids", "contains duplicates")
+        yield "stimulus_ids", "contains duplicates"
     if ds.responses.ndim != 3 or ds.responses.shape[2] != n_stim:
-        bad("responses", f"must be (n_cells, n_trials, {n_stim}), got {ds.responses.shape}")
+        yield "responses", f"must be (n_cells, n_trials, {n_stim}), got {ds.responses.shape}"
     if np.isinf(ds.responses).any():
-        bad("responses", "contains infinite values")
+        yield "responses", "contains infinite values"
+    blank = ds.blank_responses
+    if blank is not None and (blank.ndim != 2 or blank.shape[0] != ds.responses.shape[0]):
+        yield "blank_responses", f"must be (n_cells, n_blank), got {blank.shape}"
+
+
+def _cell_problems(ds: NeuralDataset) -> Iterator[tuple[str, str]]:
     missing = [c for c in CELL_COLUMNS if c not in ds.cells.columns]
     if missing:
-        bad("cells", f"lacks columns {missing}")
+        yield "cells", f"lacks columns {missing}"
     if len(ds.cells) != ds.responses.shape[0]:
-        bad("cells", f"has {len(ds.cells)} rows but responses has {ds.responses.shape[0]} cells")
+        yield "cells", f"has {len(ds.cells)} rows but responses has {ds.responses.shape[0]} cells"
     if ds.cells["cell_id"].duplicated().any():
-        bad("cells/cell_id", "contains duplicates")
+        yield "cells/cell_id", "contains duplicates"
     unknown_layers = set(ds.cells["cortical_layer"]) - set(CORTICAL_LAYERS)
     if unknown_layers:
-        bad("cells/cortical_layer", f"has values {sorted(unknown_layers)}; allowed: {list(CORTICAL_LAYERS)}")
-    if ds.blank_responses is not None and (
-        ds.blank_responses.ndim != 2 or ds.blank_responses.shape[0] != ds.responses.shape[0]
-    ):
-        bad("blank_responses", f"must be (n_cells, n_blank), got {ds.blank_responses.shape}")
+        yield "cells/cortical_layer", f"has values {sorted(unknown_layers)}; allowed: {list(CORTICAL_LAYERS)}"
+
+
+def validate(ds: NeuralDataset, source: str) -> None:
+    """Raise InvalidInput naming ``source`` and the first field whose shape, dtype or ids disagree."""
+    for fieldname, problem in itertools.chain(_array_problems(ds), _cell_problems(ds)):
+        raise InvalidInput(f"{source}: field '{fieldname}' {problem}")
 
 
 def _column_array(col: pd.Series) -> np.ndarray:
@@ -123,26 +128,25 @@ def _column_array(col: pd.Series) -> np.ndarray:
 def save(ds: NeuralDataset, path: Path | str) -> Path:
     """Write ``ds`` to an HDF5 file atomically (temporary file renamed into place)."""
     path = Path(path)
-    with atomic_path(path) as tmp:
-        with h5py.File(tmp, "w") as f:
-            f.attrs["schema_version"] = SCHEMA_VERSION
-            f.attrs["name"] = ds.name
-            f.attrs["content_hash"] = ds.content_hash()
-            f.attrs["metadata"] = json.dumps(ds.metadata)
-            f.create_dataset("stimuli", data=ds.stimuli, compression="gzip", compression_opts=1)
-            f.create_dataset("stimulus_ids", data=ds.stimulus_ids)
-            chunks = (1, ds.responses.shape[1], ds.responses.shape[2]) if ds.n_cells else None
-            f.create_dataset("responses", data=ds.responses, chunks=chunks, compression="gzip",
-                             compression_opts=1)
-            if ds.blank_responses is not None:
-                f.create_dataset("blank_responses", data=ds.blank_responses)
-            cells = f.create_group("cells")
-            cells.attrs["columns"] = json.dumps(list(map(str, ds.cells.columns)))
-            for col in ds.cells.columns:
-                values = _column_array(ds.cells[col])
-                if values.dtype.kind == "U":
-                    values = values.astype(h5py.string_dtype())
-                cells.create_dataset(col, data=values)
+    with atomic_path(path) as tmp, h5py.File(tmp, "w") as f:
+        f.attrs["schema_version"] = SCHEMA_VERSION
+        f.attrs["name"] = ds.name
+        f.attrs["content_hash"] = ds.content_hash()
+        f.attrs["metadata"] = json.dumps(ds.metadata)
+        f.create_dataset("stimuli", data=ds.stimuli, compression="gzip", compression_opts=1)
+        f.create_dataset("stimulus_ids", data=ds.stimulus_ids)
+        chunks = (1, ds.responses.shape[1], ds.responses.shape[2]) if ds.n_cells else None
+        f.create_dataset("responses", data=ds.responses, chunks=chunks, compression="gzip",
+                         compression_opts=1)
+        if ds.blank_responses is not None:
+            f.create_dataset("blank_responses", data=ds.blank_responses)
+        cells = f.create_group("cells")
+        cells.attrs["columns"] = json.dumps(list(map(str, ds.cells.columns)))
+        for col in ds.cells.columns:
+            values = _column_array(ds.cells[col])
+            if values.dtype.kind == "U":
+                values = values.astype(h5py.string_dtype())
+            cells.create_dataset(col, data=values)
     return path
 
 
