@@ -190,22 +190,29 @@ def read_unit(out: Path | str, key: dict[str, Any]) -> dict[str, pd.DataFrame]:
             else pd.DataFrame(columns=TABLES[part]) for part in TABLES}
 
 
-def whole_units(directory: Path | str) -> list[tuple[Path, dict[str, Any]]]:
-    """(sidecar path, record) of every whole unit under ``directory``; others are warned about."""
+def scan(directory: Path | str) -> tuple[list[tuple[Path, dict[str, Any]]], list[str]]:
+    """(sidecar path, record) of every whole unit under ``directory``, and one line per malformed one."""
     directory = Path(directory)
     if not directory.is_dir():
         raise InvalidInput(f"results directory {directory} does not exist; run `mouse-rsa benchmark` first",
                            argument="directory")
-    units = []
+    units, problems = [], []
     for path in sorted(directory.rglob("*.unit.json")):
         try:
             units.append((path, read_sidecar(path)))
         except ValueError as err:
-            warnings.warn(f"skipped {path}: {err}; re-run that unit", MalformedResultWarning, stacklevel=2)
+            problems.append(f"{path}: {err}")
     described = {path.parent / entry["name"] for path, record in units for entry in record["files"].values()}
-    for orphan in sorted(set(directory.rglob("*.scores.csv")) - described):
-        warnings.warn(f"skipped {orphan}: no matching .unit.json (partial, or written by an older mouse-rsa); "
-                      "re-run that unit", MalformedResultWarning, stacklevel=2)
+    problems += [f"{orphan}: no matching .unit.json (partial, or written by an older mouse-rsa)"
+                 for orphan in sorted(set(directory.rglob("*.scores.csv")) - described)]
+    return units, problems
+
+
+def whole_units(directory: Path | str) -> list[tuple[Path, dict[str, Any]]]:
+    """Every whole unit under ``directory``; each malformed one gets a MalformedResultWarning naming it."""
+    units, problems = scan(directory)
+    for problem in problems:
+        warnings.warn(f"skipped {problem}; re-run that unit", MalformedResultWarning, stacklevel=2)
     return units
 
 
@@ -234,11 +241,12 @@ def _read_part(directory: Path | str, part: str) -> pd.DataFrame:
 
 def read_scores(directory: Path | str) -> pd.DataFrame:
     """Site scores of every whole unit under ``directory`` (``SCORE_COLUMNS``); InvalidInput if none."""
-    scores = _read_part(directory, "scores")
-    if scores.empty:
-        raise InvalidInput(f"no whole result under {directory}; run `mouse-rsa benchmark --out {directory}` first",
+    units, problems = scan(directory)
+    if not units:
+        skipped = f" ({len(problems)} malformed, e.g. {problems[0]})" if problems else ""
+        raise InvalidInput(f"no whole result under {directory}{skipped}; run `mouse-rsa benchmark --out {directory}`",
                            argument="directory")
-    return scores
+    return _read_part(directory, "scores")
 
 
 def read_layers(directory: Path | str) -> pd.DataFrame:

@@ -29,7 +29,7 @@ def test_help_lists_every_subcommand_and_shows_the_library_defaults():
     commands = list(next(a for a in parser._actions if a.dest == "command").choices)
     assert {"dataset", "models", "layers", "benchmark", "leaderboard", "compare", "figures"} <= set(commands)
     listed = [line.split()[0] for line in out.stdout.splitlines() if line.startswith("    ") and line.split()]
-    assert listed == commands
+    assert [name for name in listed if name in commands] == commands
     bench = next(a for a in parser._actions if a.dest == "command").choices["benchmark"]
     defaults = {a.dest: a.default for a in bench._actions}
     for field, value in vars(Settings()).items():

@@ -143,7 +143,7 @@ def test_method_all_writes_both_methods_for_the_network_and_the_baselines(demo_r
     for model, weights in (("mobilenet_v2", "random"), ("gabor", "fixed"), ("pixels", "fixed"),
                            ("random_features", "random")):
         for method in ("rsa", "encoding"):
-            assert (demo_results / "demo" / model / f"{weights}-seed0-{method}.scores.csv").exists()
+            assert (demo_results / "demo" / model / f"{weights}-seed0-all-{method}.scores.csv").exists()
     counts = demo_scores.groupby(["model", "method"]).size()
     assert len(counts) == 8 and (counts == 21).all()
     layers = demo_scores[demo_scores["model"] == "mobilenet_v2"]

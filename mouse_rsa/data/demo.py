@@ -29,7 +29,7 @@ from ..cache import cache_dir
 from ..errors import InvalidInput
 from .dataset import NeuralDataset, load, save
 
-VERSION = 2
+VERSION = 3  # 3: ground-truth Grams from exact features (no random projection)
 SEED = 0
 N_STIMULI = 118
 N_TRIALS = 50
@@ -46,6 +46,7 @@ GROUND_TRUTH = {"VISp": GABOR, "VISl": EARLY, "VISal": EARLY, "VISrl": EARLY, "V
 LAYER_DEPTH = {"L2/3": 175.0, "L4": 275.0, "L5": 375.0, "L6": 550.0}
 LAYER_CRE = {"L2/3": "Cux2-CreERT2", "L4": "Rorb-IRES2-Cre", "L5": "Rbp4-Cre_KL100", "L6": "Ntsr1-Cre_GN220"}
 MISSING_FRACTION = 0.005
+EXACT = 2**62  # max_dim above any layer size: no projection
 
 
 def demo_path():
@@ -97,7 +98,8 @@ def feature_grams(spaces, stimuli: np.ndarray) -> dict:
     for model_name, weights, seed in sorted({s[:3] for s in spaces}):
         layers = sorted({s[3] for s in spaces if s[:3] == (model_name, weights, seed)})
         model = model_zoo.create(model_name, weights=weights, seed=seed)
-        result = extract(model, stimuli, layers=layers, seed=seed, progress=False)
+        # exact features, so the simulated cells do not depend on how large layers are projected
+        result = extract(model, stimuli, layers=layers, max_dim=EXACT, seed=seed, progress=False)
         for name, gram in zip(result.names, result.gram):
             grams[(model_name, weights, seed, name)] = gram
     return grams
