@@ -8,7 +8,7 @@ from .dataset import AREAS, CORTICAL_LAYERS, NeuralDataset, load, save
 
 DATASETS = ("demo", "allen")
 
-__all__ = ["load_dataset", "NeuralDataset", "save", "load", "AREAS", "CORTICAL_LAYERS", "DATASETS"]
+__all__ = ["AREAS", "CORTICAL_LAYERS", "DATASETS", "NeuralDataset", "load", "load_dataset", "save"]
 
 
 def load_dataset(name_or_path: str | Path) -> NeuralDataset:
