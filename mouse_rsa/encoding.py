@@ -90,8 +90,8 @@ def _ridge_layer(evecs: np.ndarray, evals: np.ndarray, k_test: np.ndarray, yc: n
     residuals = (loo_map.reshape(-1, n) @ uty).reshape(len(grid), n, -1)        # LOO residuals
     loo = np.einsum("anc,anc->ac", residuals, residuals) / n
     best = np.argmin(loo, axis=0)
-    coef = evecs @ (uty / (evals[:, None] + grid[best][None, :]))       # dual coefficients (n, cells)
-    return k_test @ coef, loo[best, np.arange(yc.shape[1])], grid[best], best
+    predictions = (k_test @ evecs) @ (uty / (evals[:, None] + grid[best][None, :]))   # test × dual coefficients
+    return predictions, loo[best, np.arange(yc.shape[1])], grid[best], best
 
 
 @dataclass
