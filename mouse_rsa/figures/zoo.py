@@ -15,7 +15,9 @@ PROPERTY_LABELS = {"n_params": "parameters (millions)", "depth": "depth (layers 
 
 def leaderboard_figure(table: pd.DataFrame) -> Figure:
     """Bars of ``leaderboard.rank``: mean score per model × weights with its CI, per method × layer set."""
-    fig, panels = method_panels(table, 5, max(2.5, 0.3 * table.groupby(["method", "layer_set"]).size().max() + 1))
+    longest = max(len(f"{m} ({w})") for m, w in zip(table["model"], table["weights"]))
+    height = max(2.5, 0.3 * table.groupby(["method", "layer_set"]).size().max() + 1)
+    fig, panels = method_panels(table, 3.5 + 0.07 * longest, height)  # room for the model labels
     for ax, rows in panels:
         rows = rows.sort_values("mean_score")
         labels = [f"{m} ({w})" for m, w in zip(rows["model"], rows["weights"])]
