@@ -17,10 +17,11 @@ stimuli within about 1 ± 0.1 (sklearn.random_projection.johnson_lindenstrauss_m
 eps=0.1) = 4,089), and projected RDMs correlate > 0.99 with the exact ones (tests/test_features.py).
 A prime modulus makes the units that share a bucket come from scattered channels and positions
 whatever the layer's shape. The sketch is a fold: the signed batch viewed as (batch, d // p, p) and
-summed over its middle axis, with the centring done afterwards, S(x − m·1) = Sx − m·S1, so each
-activation is read once and no centred copy is made; the signs are drawn once per (d, p, seed) and
-kept for the process. Peak memory is then one batch of activations, a few tens of MB of work
-space, and 118 × p floats per layer, whatever the layer's size.
+summed over its middle axis a few folds at a time, with the centring done afterwards,
+S(x − m·1) = Sx − m·S1, so the sketch reads each activation once (the mean is the only other
+pass) and no centred copy is made; the signs are drawn once per (d, p, seed) and kept for the
+process. Peak memory is then one batch of activations, a few MB of work space, and 118 × p floats
+per layer, whatever the layer's size.
 
 Results are cached under ``$MOUSE_RSA_CACHE/features`` keyed by model, weights, seed, weights
 source, layer pattern, input size, reduction and a hash of the stimuli; files are npz read with
@@ -50,8 +51,8 @@ from .grams import LayerGrams
 DEFAULT_MAX_DIM = 4096
 LayerPattern = Union[str, Sequence[str], None]   # all layers, a glob, or exact names / globs
 DEFAULT_BATCH = 16   # images per pass; activations set the peak memory (vgg16, 224 px: 1.8 GB; 2.4 GB with 32)
-_SCHEMA = 2        # 2: count-sketch reduction
-_CHUNK = 1 << 21   # values of the signed temporary per sketch step (8 MiB in float32; at least one pattern)
+_SCHEMA = 3        # 3: count-sketch reduction
+_CHUNK = 1 << 19   # values of the signed temporary per sketch step (2 MiB in float32)
 
 
 @functools.lru_cache(maxsize=None)
@@ -79,17 +80,16 @@ def count_sketch(n_features: int, n_components: int, seed: int,
 
 def sketch(x: torch.Tensor, signs: torch.Tensor, n_components: int) -> torch.Tensor:
     """Count-sketch (b, n_components) of the rows of x (b, d): Σ_j σ_j x_j over the units j ≡ r mod
-    n_components, for every bucket r; in row chunks so the signed temporary stays under ``_CHUNK``."""
+    n_components, for every bucket r. x is read once, a few folds of all rows at a time, so the signed
+    temporary stays under ``_CHUNK`` values (in cache) and the running sums are added in place."""
     n, d = x.shape
     whole = d - d % n_components
-    out = torch.empty(n, n_components, dtype=x.dtype, device=x.device)
-    step = max(1, _CHUNK // d)
-    folded_signs = signs[:whole].view(-1, n_components)
-    for start in range(0, n, step):
-        rows = x[start:start + step]
-        part = (rows[:, :whole].view(len(rows), -1, n_components) * folded_signs).sum(dim=1)
-        part[:, :d - whole] += rows[:, whole:] * signs[whole:]
-        out[start:start + step] = part
+    folded, folded_signs = x[:, :whole].view(n, -1, n_components), signs[:whole].view(-1, n_components)
+    out = torch.zeros(n, n_components, dtype=x.dtype, device=x.device)
+    out[:, :d - whole] = x[:, whole:] * signs[whole:]
+    step = max(1, _CHUNK // (n * n_components))
+    for t in range(0, folded.shape[1], step):
+        out += (folded[:, t:t + step] * folded_signs[t:t + step]).sum(dim=1)
     return out
 
 
