@@ -35,7 +35,7 @@ from .rdm import correlation_matrix
 DEFAULT_FOLDS = 6
 JITTER = 1e-12          # × mean diagonal of each training Gram (see module docstring)
 _MAX_PIVOTS = 100       # block-principal-pivoting rounds before the scipy fallback
-_BATCH_ELEMENTS = 2e7   # floats of Gram-sized work arrays per batch of repeats
+_BATCH_ELEMENTS = 5e6   # floats of per-block sums per batch of repeats (~40 MB; more is slower)
 
 
 def upper_triangles(rdms: np.ndarray) -> np.ndarray:
