@@ -31,17 +31,20 @@ from .grams import LayerGrams
 DEFAULT_ALPHAS = np.logspace(-4, 4, 17)  # × mean eigenvalue of the training kernel
 
 
-def _center_train(k: np.ndarray) -> np.ndarray:
-    """Double-centred kernels (..., n, n)."""
-    row = k.mean(axis=-2)
-    return k - row[..., None, :] - row[..., :, None] + row.mean(axis=-1)[..., None, None]
+def _training_means(k_train: np.ndarray) -> np.ndarray:
+    """Column means (layers, n) of each training kernel, one 2-D reduction per layer: the rounding of
+    the per-layer solver this replaced, so near-tied penalties are chosen as before."""
+    return np.stack([k.mean(axis=0) for k in k_train])
 
 
-def _center_test(k_test: np.ndarray, k_train: np.ndarray) -> np.ndarray:
-    """Test rows (..., n_test, n) centred with the training kernels' (..., n, n) means."""
-    train_row = k_train.mean(axis=-2)
-    return (k_test - train_row[..., None, :] - k_test.mean(axis=-1, keepdims=True)
-            + train_row.mean(axis=-1)[..., None, None])
+def _center_train(k: np.ndarray, row: np.ndarray) -> np.ndarray:
+    """Double-centred kernels (layers, n, n) given their column means ``row`` (layers, n)."""
+    return k - row[:, None, :] - row[:, :, None] + row.mean(axis=1)[:, None, None]
+
+
+def _center_test(k_test: np.ndarray, row: np.ndarray) -> np.ndarray:
+    """Test rows (layers, n_test, n) centred with the training kernels' column means (layers, n)."""
+    return k_test - row[:, None, :] - k_test.mean(axis=2, keepdims=True) + row.mean(axis=1)[:, None, None]
 
 
 @dataclass
@@ -66,9 +69,10 @@ def ridge_fold(kernels: np.ndarray, y: np.ndarray, train: np.ndarray, test: np.n
     diag(1 / (1 − h)) U diag(1 − s) Uᵀ yc (h the hat matrix's diagonal, 1/n + U² s): one stacked
     matrix product for all penalties and cells.
     """
-    k_train = kernels[:, train][:, :, train]
-    evals, evecs = np.linalg.eigh(_center_train(k_train))
-    k_test = _center_test(kernels[:, test][:, :, train], k_train)
+    k_train = np.ascontiguousarray(kernels[:, train][:, :, train])     # (numpy puts the layer axis last)
+    row = _training_means(k_train)
+    evals, evecs = np.linalg.eigh(_center_train(k_train, row))
+    k_test = _center_test(np.ascontiguousarray(kernels[:, test][:, :, train]), row)
     y_train = y[train]
     y_mean = y_train.mean(axis=0)
     fits = [_ridge_layer(u, np.clip(e, 0.0, None), k, y_train - y_mean, alphas)
