@@ -44,8 +44,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable, TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -148,7 +149,7 @@ def held_out_block_r(x: np.ndarray, y: np.ndarray, fit: rsa.CVNNLSFit, folds: li
 
 def warm_up() -> None:
     """Import the peers before any timing (an import is not part of a fit)."""
-    import rsatoolbox.inference  # noqa: F401
+    import rsatoolbox.inference
     import rsatoolbox.model  # noqa: F401
     import sklearn.linear_model  # noqa: F401
 

@@ -45,6 +45,6 @@ class LayerGrams:
         bad = ~np.isfinite(cells).all(axis=1) | (np.nan_to_num(cells).std(axis=1) <= 1e-12)
         return [name for name, b in zip(self.names, bad) if b]
 
-    def select(self, keep: list[int]) -> "LayerGrams":
+    def select(self, keep: list[int]) -> LayerGrams:
         return LayerGrams([self.names[i] for i in keep], self.gram[keep], self.unit_mean[keep],
                           self.n_units[keep], self.reduced[keep])

@@ -155,7 +155,7 @@ class _BlockSums:
     xy: np.ndarray     # (F², L, S)
 
     @classmethod
-    def of(cls, x: np.ndarray, y: np.ndarray, block: np.ndarray, n_folds: int) -> "_BlockSums":
+    def of(cls, x: np.ndarray, y: np.ndarray, block: np.ndarray, n_folds: int) -> _BlockSums:
         """Block sums of ``x`` (n_pairs, L) and ``y`` (n_pairs, S) given each cell's ``block``."""
         order = np.argsort(block, kind="stable")
         count = np.bincount(block, minlength=n_folds ** 2)
