@@ -42,7 +42,7 @@ class Settings:
     reliability_threshold: float = 0.75
     min_cells: int = 10
     reliability_splits: int = 10
-    batch_size: int = 32
+    batch_size: int = 16  # vgg16 at 224 px stays near 2 GB (features.DEFAULT_BATCH)
     device: str = "auto"
     use_cache: bool = True
 
