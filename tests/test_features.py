@@ -200,11 +200,13 @@ def test_unknown_layer_pattern_is_an_error():
     assert err.value.argument == "layers"
 
 
-def test_device_choice():
+def test_device_choice(monkeypatch):
     from mouse_rsa.errors import InvalidInput
 
     assert features.resolve_device("cpu").type == "cpu"
-    assert features.resolve_device(None).type in ("cpu", "cuda")
-    if not torch.cuda.is_available():
-        with pytest.raises(InvalidInput, match="no CUDA GPU"):
-            features.resolve_device("cuda")
+    for available, expected in ((True, "cuda"), (False, "cpu")):
+        monkeypatch.setattr(torch.cuda, "is_available", lambda available=available: available)
+        assert features.resolve_device(None).type == expected and features.resolve_device("auto").type == expected
+    with pytest.raises(InvalidInput, match="no CUDA GPU") as err:
+        features.resolve_device("cuda")
+    assert err.value.argument == "device"
