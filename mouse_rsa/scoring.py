@@ -61,8 +61,9 @@ def _layer_rows(grams: LayerGrams, targets: Targets, **values: np.ndarray) -> pd
 def score_rsa(grams: LayerGrams, targets: Targets, partitions: list[list[np.ndarray]]) -> Tables:
     """Per-layer RSA profiles and cross-validated NNLS over all layers, for every site."""
     layer_vectors = rsa.upper_triangles(grams.rdms())
-    pearson, spearman = rsa.layer_profile(layer_vectors, targets.site_vectors())
-    fit = rsa.fit_cv_nnls(layer_vectors, targets.site_vectors(), targets.n_stimuli, partitions)
+    site_vectors = targets.site_vectors()
+    pearson, spearman = rsa.layer_profile(layer_vectors, site_vectors)
+    fit = rsa.fit_cv_nnls(layer_vectors, site_vectors, targets.n_stimuli, partitions)
     r = fit.scores.mean(axis=0)
     ceiling = np.array([s.ceiling for s in targets.sites])
     n_cells = [s.n_cells if targets.cell_means is not None else np.nan for s in targets.sites]
