@@ -18,8 +18,8 @@ from . import results
 from .cache import cache_dir
 from .errors import UserError, WeightsUnavailable
 from .settings import Settings
-from .targets import Targets, load_targets
-from .units import Unit, check_units, feature_groups, plan, run_units
+from .targets import Targets
+from .units import Unit, feature_groups, plan, prepare_targets, run_units
 
 
 @dataclass
@@ -47,8 +47,7 @@ def _prepare(units: list[Unit], settings: Settings, out: str | Path | None) -> T
         results.check_writable(out)
     if settings.use_cache:
         results.check_writable(cache_dir("features"), argument="cache directory ($MOUSE_RSA_CACHE)")
-    targets = load_targets(settings)
-    check_units(units, targets)
+    (targets,) = prepare_targets(units).values()  # one settings object: one neural target
     if out is not None:
         results.write_targets(out, targets)
     return targets

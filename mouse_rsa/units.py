@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import json
 import resource
 import time
 import warnings
@@ -167,6 +168,32 @@ def check_units(units: Iterable[Unit], targets: Targets) -> None:
         if unit.settings.folds > targets.n_stimuli:
             raise InvalidInput(f"folds={unit.settings.folds} is more than the {targets.n_stimuli} stimuli",
                                argument="folds")
+
+
+def target_id(unit: Unit) -> str:
+    """The identity of a unit's neural target: its settings' target fields."""
+    return json.dumps(unit.settings.target_fields(), sort_keys=True, default=str)
+
+
+def prepare_targets(units: Sequence[Unit]) -> dict[str, Targets]:
+    """Each distinct neural target of ``units`` loaded once (each dataset read once) and checked against
+    its units (``check_units``), by ``target_id``. ``benchmark`` and ``sweep`` both start here."""
+    from .data import load_dataset
+    from .targets import load_targets
+
+    datasets: dict[str, Any] = {}
+    prepared: dict[str, Targets] = {}
+    for unit in units:
+        tid = target_id(unit)
+        if tid in prepared:
+            continue
+        settings = unit.settings
+        if settings.stimuli is None and str(settings.dataset) not in datasets:
+            datasets[str(settings.dataset)] = load_dataset(settings.dataset)
+        prepared[tid] = load_targets(settings, datasets.get(str(settings.dataset)))
+    for tid, targets in prepared.items():
+        check_units([u for u in units if target_id(u) == tid], targets)
+    return prepared
 
 
 def feature_groups(units: Iterable[Unit]) -> list[list[Unit]]:

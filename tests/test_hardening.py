@@ -185,7 +185,7 @@ def test_an_output_under_a_regular_file_fails_before_any_work(capsys, tmp_path, 
 def test_an_unwritable_cache_fails_before_any_work(capsys, tmp_path, monkeypatch):
     (tmp_path / "cache").write_text("")
     monkeypatch.setenv("MOUSE_RSA_CACHE", str(tmp_path / "cache"))
-    monkeypatch.setattr(runner, "load_targets", lambda s: pytest.fail("work started"))
+    monkeypatch.setattr(runner, "prepare_targets", lambda units: pytest.fail("work started"))
     err = one_line_exit_2(capsys, *BASE, "--out", str(tmp_path / "o"))
     assert "MOUSE_RSA_CACHE" in err
 

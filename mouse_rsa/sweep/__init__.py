@@ -17,7 +17,7 @@ import importlib
 from typing import Any
 
 _API = {
-    "sweep": "run", "dry_run": "run", "prepare_targets": "run", "memory_needed": "run",
+    "sweep": "run", "dry_run": "run", "memory_needed": "run",
     "ClusterOptions": "clusters", "job_script": "clusters", "BATCH_SYSTEMS": "clusters",
     "SweepReport": "report", "UnitRecord": "report", "LOG_COLUMNS": "report", "LOG_NAME": "report",
 }

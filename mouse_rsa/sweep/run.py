@@ -14,7 +14,6 @@ death also lost the only copy of a target, the target is shipped again and the g
 from __future__ import annotations
 
 import dataclasses
-import json
 import sys
 import time
 from collections.abc import Sequence
@@ -24,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from tqdm.auto import tqdm
 
 from .. import results
+from ..units import prepare_targets, target_id
 from .clusters import ClusterOptions, describe, job_script, open_client, worker_memory
 from .report import SweepReport, UnitRecord, append_log
 from .worker import START_TOPIC, GroupOutcome, one_line, run_group
@@ -33,32 +33,6 @@ if TYPE_CHECKING:
     from ..units import Unit
 
 RESUBMITTABLE = ("cancelled", "lost")  # a future whose input (the scattered target) was lost with its worker
-
-
-def target_id(unit: Unit) -> str:
-    """The identity of a unit's neural target: its settings' target fields."""
-    return json.dumps(unit.settings.target_fields(), sort_keys=True, default=str)
-
-
-def prepare_targets(units: Sequence[Unit]) -> dict[str, Targets]:
-    """Each distinct neural target of ``units`` loaded once (each dataset read once), by ``target_id``."""
-    from ..data import load_dataset
-    from ..targets import load_targets
-    from ..units import check_units
-
-    datasets: dict[str, Any] = {}
-    prepared: dict[str, Targets] = {}
-    for unit in units:
-        tid = target_id(unit)
-        if tid in prepared:
-            continue
-        settings = unit.settings
-        if settings.stimuli is None and str(settings.dataset) not in datasets:
-            datasets[str(settings.dataset)] = load_dataset(settings.dataset)
-        prepared[tid] = load_targets(settings, datasets.get(str(settings.dataset)))
-    for tid, targets in prepared.items():
-        check_units([u for u in units if target_id(u) == tid], targets)
-    return prepared
 
 
 def memory_needed(units: Sequence[Unit]) -> int:
