@@ -3,7 +3,8 @@
 Measured here (this machine):
 
 * serial: ``mouse-rsa benchmark --model <all of them> --weights random --no-cache`` in one process:
-  wall time, units per minute, peak resident memory of that process;
+  wall time, units per minute, peak resident memory of that process; once as a user runs it (torch
+  and BLAS use every core) and once on one thread (``OMP_NUM_THREADS=1``), the per-core baseline;
 * sweep: ``mouse_rsa.sweep.sweep`` on a LocalCluster of ``--workers`` single-threaded workers (cluster
   start included): wall time, units per minute, peak resident memory of each worker (sweep-log.csv);
 * seconds per unit (build + extract + score, from the units' own timings) and how often the client
@@ -22,7 +23,6 @@ from __future__ import annotations
 import argparse
 import csv
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -42,13 +42,20 @@ def resolve(names: list[str]) -> list[str]:
     return list(model_zoo.resolve_models(names))
 
 
-def run_serial(models: list[str], args: argparse.Namespace, out: Path) -> tuple[float, float]:
-    """``mouse-rsa benchmark`` over every model in a child process: (wall seconds, peak RSS MiB)."""
+def run_serial(models: list[str], args: argparse.Namespace, out: Path, threads: int | None = None
+               ) -> tuple[float, float]:
+    """``mouse-rsa benchmark`` over every model in a child process: (wall seconds, peak RSS MiB).
+
+    ``threads``: torch and BLAS threads (``OMP_NUM_THREADS``); None leaves them at every core."""
     command = [sys.executable, "-m", "mouse_rsa.cli", "benchmark", "--model", *models, "--weights", "random",
                "--method", args.method, "--dataset", args.dataset, "--no-cache", "--quiet", "--out", str(out)]
+    env = dict(os.environ, **({"OMP_NUM_THREADS": str(threads)} if threads else {}))
     start = time.perf_counter()
-    subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
-    return time.perf_counter() - start, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    child = subprocess.Popen(command, stdout=subprocess.DEVNULL, env=env)
+    _, status, usage = os.wait4(child.pid, 0)  # this child's own peak, not the largest of all children
+    if status != 0:
+        raise SystemExit(f"serial benchmark failed ({status}): {' '.join(command)}")
+    return time.perf_counter() - start, usage.ru_maxrss / 1024
 
 
 def run_sweep(models: list[str], args: argparse.Namespace, out: Path) -> tuple[float, list[dict[str, str]], int]:
@@ -105,23 +112,24 @@ def projection(rows: list[dict[str, str]], args: argparse.Namespace) -> list[str
     ]
 
 
-def report(models: list[str], serial: tuple[float, float], swept: tuple, workers: int) -> list[str]:
-    """The measured lines: throughput of both runs, memory, speed-up."""
-    serial_wall, serial_peak = serial
+def report(models: list[str], serials: dict[str, tuple[float, float]], swept: tuple, workers: int) -> list[str]:
+    """The measured lines: throughput of every run, memory, the sweep's speed-up over each serial run."""
     sweep_wall, rows, loads = swept
     done = [r for r in rows if r["status"] == "done"]
     n = len(models)
     peaks: dict[str, float] = {}
     for r in done:
         peaks[r["worker"]] = max(peaks.get(r["worker"], 0.0), float(r["peak_rss_mb"]))
-    return [
-        f"units: {n} models × random weights × 1 method; sweep done {len(done)}, failed {len(rows) - len(done)}",
-        f"serial benchmark: {serial_wall:.0f} s, {60 * n / serial_wall:.2f} units/min, peak RSS {serial_peak:.0f} MiB",
-        (f"sweep on {workers} workers: {sweep_wall:.0f} s, {60 * len(done) / sweep_wall:.2f} units/min "
-         f"({serial_wall / sweep_wall:.2f}x serial), peak RSS per worker "
-         + ", ".join(f"{w}: {p:.0f} MiB" for w, p in sorted(peaks.items()))),
+    lines = [f"units: {n} models × random weights × 1 method; sweep done {len(done)}, failed {len(rows) - len(done)}"]
+    lines += [f"serial benchmark, {name}: {wall:.0f} s, {60 * n / wall:.2f} units/min, peak RSS {peak:.0f} MiB"
+              for name, (wall, peak) in serials.items()]
+    lines += [
+        (f"sweep on {workers} workers: {sweep_wall:.0f} s, {60 * len(done) / sweep_wall:.2f} units/min, peak RSS "
+         "per worker " + ", ".join(f"{w}: {p:.0f} MiB" for w, p in sorted(peaks.items()))),
+        *(f"sweep / serial ({name}): {wall / sweep_wall:.2f}x" for name, (wall, _) in serials.items()),
         f"neural targets loaded {loads} time(s) on the client, shipped to workers by scatter",
     ]
+    return lines
 
 
 def main() -> None:
@@ -141,10 +149,12 @@ def main() -> None:
     from mouse_rsa.data import load_dataset
 
     load_dataset(args.dataset)  # built or read once before any timing
-    serial = run_serial(models, args, root / "serial")
-    print(f"serial done in {serial[0]:.0f} s", flush=True)
+    serials = {}
+    for name, threads in (("every core", None), ("one thread", 1)):
+        serials[name] = run_serial(models, args, root / f"serial-{threads or 'all'}", threads)
+        print(f"serial ({name}) done in {serials[name][0]:.0f} s", flush=True)
     swept = run_sweep(models, args, root / "sweep")
-    for line in report(models, serial, swept, args.workers) + projection(swept[1], args):
+    for line in report(models, serials, swept, args.workers) + projection(swept[1], args):
         print(line)
 
 

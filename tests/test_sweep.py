@@ -32,8 +32,9 @@ from mouse_rsa.sweep import (
     job_script,
     sweep,
 )
-from mouse_rsa.sweep.clusters import open_client, worker_memory
+from mouse_rsa.sweep.clusters import WORKER_CONFIG_DIR, open_client, worker_memory
 from mouse_rsa.sweep.report import append_log
+from mouse_rsa.sweep.run import expected_cost
 from mouse_rsa.units import plan
 
 MODELS = ["pixels", "random_features"]
@@ -264,6 +265,35 @@ def test_local_gpu_workers_each_see_one_gpu():
         seen = client.run(lambda: os.environ["CUDA_VISIBLE_DEVICES"])
         resources = [w["resources"] for w in client.scheduler_info()["workers"].values()]
     assert sorted(seen.values()) == ["0", "1"] and resources == [{"GPU": 1}, {"GPU": 1}]
+
+
+def test_local_workers_keep_the_default_malloc_thresholds(monkeypatch):
+    """Dask's MALLOC_TRIM_THRESHOLD_ (1.7x slower extraction) is dropped; its thread caps stay."""
+    # a nanny started earlier in this process (the plain LocalCluster fixture) leaves Dask's value in
+    # os.environ, and workers inherit the environment: start from a user's shell, which has none
+    monkeypatch.delenv("MALLOC_TRIM_THRESHOLD_", raising=False)
+    with open_client(ClusterOptions(workers=1, **NO_DASHBOARD), need=2**30) as client:
+        client.wait_for_workers(1)
+        seen = client.run(lambda: (os.environ.get("MALLOC_TRIM_THRESHOLD_"), os.environ.get("OMP_NUM_THREADS")))
+    assert list(seen.values()) == [(None, "1")]
+
+
+def test_batch_workers_read_the_malloc_setting_unless_the_user_has_a_dask_config(monkeypatch):
+    import dask.config
+
+    monkeypatch.delenv("DASK_CONFIG", raising=False)
+    script = job_script(ClusterOptions(cluster="slurm", **NO_DASHBOARD), need=2**30).splitlines()
+    assert f"export DASK_CONFIG={WORKER_CONFIG_DIR}" in script
+    read = dask.config.collect(paths=[str(WORKER_CONFIG_DIR)], env={})
+    assert read["distributed"]["nanny"]["pre-spawn-environ"] == {"MALLOC_TRIM_THRESHOLD_": None}
+    monkeypatch.setenv("DASK_CONFIG", "/lab/dask")
+    assert "DASK_CONFIG" not in job_script(ClusterOptions(cluster="slurm", **NO_DASHBOARD), need=2**30)
+
+
+def test_groups_start_largest_model_first():
+    costs = {m: expected_cost(m) for m in ("vgg16", "resnet50", "squeezenet1_1", "taskonomy_edge_texture", "pixels")}
+    assert costs["vgg16"] > costs["resnet50"] > costs["squeezenet1_1"] > costs["pixels"] >= 0
+    assert costs["taskonomy_edge_texture"] == pytest.approx(4.1 * 23.66 / 25.6, rel=0.01)  # a ResNet-50 trunk
 
 
 @pytest.mark.parametrize("kwargs,argument", [

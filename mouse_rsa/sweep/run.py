@@ -33,6 +33,22 @@ if TYPE_CHECKING:
     from ..units import Unit
 
 RESUBMITTABLE = ("cancelled", "lost")  # a future whose input (the scattered target) was lost with its worker
+GFLOPS_PER_PARAMETER = 4.1 / 25.6e6  # ResNet-50's ratio: the cost guess for models the catalogue has no GFLOPs for
+
+
+def expected_cost(model: str) -> float:
+    """A model's forward GFLOPs per image (catalogue, or guessed from its parameters): the sweep's order.
+
+    Groups are submitted, and start, largest first, so the sweep does not end on one worker running
+    a VGG while the others wait (longest-processing-time order).
+    """
+    import math
+
+    import model_zoo
+
+    meta = model_zoo.info(model)
+    cost = meta.gflops if math.isfinite(meta.gflops) else meta.n_params * GFLOPS_PER_PARAMETER
+    return cost if math.isfinite(cost) else 0.0
 
 
 def memory_needed(units: Sequence[Unit]) -> int:
@@ -108,7 +124,7 @@ class _Dispatch:
         if progress:
             print(describe(self.client), file=sys.stderr)
         self.client.wait_for_workers(1)
-        groups = feature_groups(todo)
+        groups = sorted(feature_groups(todo), key=lambda g: -expected_cost(g[0].model))  # largest first
         pending = {self._submit(groups[i], i): i for i in range(len(groups))}
         bar = tqdm(total=len(todo), desc="sweep", unit="unit", disable=not progress)
         try:
@@ -134,7 +150,8 @@ class _Dispatch:
         if tid not in self.shipped or self.shipped[tid].status != "finished":
             self.shipped[tid] = self.client.scatter(self.targets[tid], broadcast=True, hash=False)
         future = self.client.submit(run_group, group, self.shipped[tid], self.options.unit_threads,
-                                    resources=self.options.resources, pure=False)
+                                    resources=self.options.resources, pure=False,
+                                    priority=round(1000 * expected_cost(group[0].model)))
         self.keys.setdefault(index, []).append(future.key)
         return future
 

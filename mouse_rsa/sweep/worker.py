@@ -55,6 +55,28 @@ def run_group(units: list[Unit], targets: Targets, threads: int | None = None) -
         return GroupOutcome(worker, _run(units, targets, threads))
     except Exception as err:  # noqa: BLE001 (any unit's failure is reported, none stops the sweep)
         return GroupOutcome(worker, error=one_line(err))
+    finally:
+        release_freed_memory()
+
+
+def release_freed_memory() -> None:
+    """Hand the memory a finished group freed back to the system (glibc ``malloc_trim``; elsewhere a no-op).
+
+    A worker runs model after model; glibc keeps freed activation buffers for reuse, so without this a
+    worker that ran resnext101_32x8d went into vgg13_bn holding 2.6 GB and peaked at 3.6 GB instead of
+    2.5 GB (measured here). Dask's own default (``MALLOC_TRIM_THRESHOLD_``) trims at every free and
+    slows extraction 1.7x (``clusters``); trimming once per group costs nothing measurable.
+    """
+    import ctypes
+    import ctypes.util
+
+    name = ctypes.util.find_library("c")
+    try:
+        libc = ctypes.CDLL(name) if name else None
+        if libc is not None and hasattr(libc, "malloc_trim"):
+            libc.malloc_trim(0)
+    except OSError:
+        return
 
 
 def _run(units: list[Unit], targets: Targets, threads: int | None) -> list[Any]:
