@@ -29,7 +29,12 @@ faster, with the largest difference between the numbers both computed:
   same images (224 px, batch 32, CPU), each in its own subprocess with its peak RSS.
 * ``benchmark_cold`` / ``benchmark_warm``: the whole ``mouse-rsa benchmark --model mobilenet_v2
   --weights random --dataset demo --method all`` with an empty / a filled feature cache, against
-  the bare forward pass of its 118 images; ``score_s`` is the scoring time of its two units.
+  the bare forward pass of its 118 images (in its process, imports and model building not timed);
+  ``score_s`` is the scoring time of its two units.
+* ``benchmark_<cold|warm>_vs_forward_script``: the same two commands against the script a user
+  would write for the bare forward pass (``FORWARD_SCRIPT``: import torch and torchvision, build
+  mobilenet_v2, read the 118 images from an .npy, resize, normalise, forward in batches of 16),
+  both timed as whole processes, start-up and imports included (the script: fastest of three runs).
 
 Usage: python benchmarks/peers.py [--quick] [--json FILE]
 (--quick: fewer images for extraction, 4 sites at 300 layers, 100 repeats; under 3 minutes.)
@@ -251,6 +256,20 @@ def extraction_rows(n_images: int) -> list[Row]:
 
 # ---------------------------------------------------------------- the whole command
 
+FORWARD_SCRIPT = """
+import sys
+import numpy as np, torch, torch.nn.functional as F, torchvision
+images = np.load(sys.argv[1])
+model = torchvision.models.get_model("mobilenet_v2", weights=None).eval()
+mean = torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1)
+std = torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1)
+with torch.no_grad():
+    for start in range(0, len(images), 16):
+        x = torch.from_numpy(images[start:start + 16]).float().div(255)[:, None]
+        x = F.interpolate(x, size=(224, 224), mode="bilinear", antialias=True).expand(-1, 3, -1, -1)
+        model((x - mean) / std)
+"""
+
 def command_rows(work: Path) -> list[Row]:
     """`mouse-rsa benchmark` cold and warm against the bare forward pass of the demo's images."""
     from mouse_rsa.cache import cache_dir
@@ -261,38 +280,39 @@ def command_rows(work: Path) -> list[Row]:
     os.symlink(cache_dir("datasets"), work / "cache" / "datasets")
     env = dict(os.environ, MOUSE_RSA_CACHE=str(work / "cache"))
     forward = run_child("forward", "mobilenet_v2", N_STIMULI)["seconds"]
+    np.save(work / "stimuli.npy", load_dataset("demo").stimuli)
+    script = min(run_process(["-c", FORWARD_SCRIPT, str(work / "stimuli.npy")], env) for _ in range(3))
     rows = []
     for label in ("cold", "warm"):
         out = work / f"out-{label}"
-        args = ["benchmark", "--model", "mobilenet_v2", "--weights", "random", "--dataset", "demo",
-                "--method", "all", "--quiet", "--out", str(out)]
-        seconds = run_cli(args, env)
+        args = ["-m", "mouse_rsa.cli", "benchmark", "--model", "mobilenet_v2", "--weights", "random",
+                "--dataset", "demo", "--method", "all", "--quiet", "--out", str(out)]
+        seconds = run_process(args, env)
         score = sum(json.loads(p.read_text())["timings"]["score_s"] for p in out.rglob("*.unit.json"))
         rows.append(row(f"benchmark_{label}", seconds, forward, None, score_s=score))
+        rows.append(row(f"benchmark_{label}_vs_forward_script", seconds, script, None))
     return rows
 
 
-def run_cli(args: list[str], env: dict) -> float:
+def run_process(args: list[str], env: dict) -> float:
+    """Wall seconds of ``python ARGS`` as a whole process (interpreter start and imports included)."""
     start = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "mouse_rsa.cli", *args], env=env, check=True,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    subprocess.run([sys.executable, *args], env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     return time.perf_counter() - start
 
 
 def demo_grams_and_cells(cache: Path) -> tuple[LayerGrams, np.ndarray]:
     """mobilenet_v2 (random) layers of the demo stimuli from the command's feature cache, and the demo cells."""
-    import model_zoo
-    from mouse_rsa.features import cached_extract
     from mouse_rsa.settings import Settings
     from mouse_rsa.targets import load_targets
-    from mouse_rsa.units import usable_layers
+    from mouse_rsa.units import Unit, unit_features, usable_layers
 
     os.environ["MOUSE_RSA_CACHE"] = str(cache)
-    targets = load_targets(Settings(dataset="demo"))
-    zoo = model_zoo.create("mobilenet_v2", "random", seed=0)
-    grams = usable_layers(cached_extract(zoo, targets.stimuli, progress=False), zoo.name)
+    settings = Settings(dataset="demo")
+    targets = load_targets(settings)
+    grams, _ = unit_features(Unit("mobilenet_v2", "random", "encoding", settings), targets.stimuli, progress=False)
     assert targets.cell_means is not None
-    return grams, targets.cell_means
+    return usable_layers(grams, "mobilenet_v2"), targets.cell_means
 
 
 # ---------------------------------------------------------------- report
@@ -332,7 +352,7 @@ def main() -> None:
     print_table(rows[-1:])
     with tempfile.TemporaryDirectory() as tmp:
         rows += command_rows(Path(tmp))
-        print_table(rows[-2:])
+        print_table(rows[-4:])
         rows.append(ridge_row(*demo_grams_and_cells(Path(tmp) / "cache")))
         print_table(rows[-1:])
     rows += extraction_rows(32 if args.quick else N_STIMULI)

@@ -23,19 +23,13 @@ pass) and no centred copy is made; the signs are drawn once per (d, p, seed) and
 process. Peak memory is then one batch of activations, a few MB of work space, and 118 × p floats
 per layer, whatever the layer's size.
 
-Results are cached under ``$MOUSE_RSA_CACHE/features`` keyed by model, weights, seed, weights
-source, layer pattern, input size, reduction and a hash of the stimuli; files are npz read with
-``allow_pickle=False``, written atomically and rebuilt when their schema or checksum is off.
+The on-disk cache of these summaries is ``mouse_rsa.feature_cache``.
 """
 from __future__ import annotations
 
 import functools
-import hashlib
-import json
 import math
-import os
 from collections.abc import Sequence
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -44,14 +38,12 @@ from tqdm.auto import tqdm
 import model_zoo
 from model_zoo.layers import LayerTap
 
-from .cache import atomic_path, cache_dir, sha256_arrays
 from .errors import InvalidInput
 from .grams import LayerGrams
 
 DEFAULT_MAX_DIM = 4096
 LayerPattern = str | Sequence[str] | None   # all layers, a glob, or exact names / globs
 DEFAULT_BATCH = 16   # images per pass; activations set the peak memory (vgg16, 224 px: 1.8 GB; 2.4 GB with 32)
-_SCHEMA = 3        # 3: count-sketch reduction
 _CHUNK = 1 << 19   # values of the signed temporary per sketch step (2 MiB in float32)
 
 
@@ -163,55 +155,3 @@ def extract(
         raise InvalidInput(f"layers {layers!r} match no layer of {model.name}; "
                            f"list them with `mouse-rsa layers {model.name}`", argument="layers")
     return collector.result()
-
-
-def cache_key(model: model_zoo.ZooModel, images: np.ndarray, layers: LayerPattern, max_dim: int, seed: int) -> str:
-    source = model.weights_source
-    if os.path.isfile(source):
-        stat = os.stat(source)
-        source = f"{os.path.abspath(source)}:{stat.st_size}:{stat.st_mtime_ns}"
-    spec = {"schema": _SCHEMA, "model": model.name, "weights": model.weights, "seed": seed,
-            "source": source, "layers": layers, "input_size": model.input_size, "max_dim": max_dim,
-            "stimuli": sha256_arrays(np.ascontiguousarray(images))}
-    return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:24]
-
-
-def _checksum(g: LayerGrams) -> str:
-    return sha256_arrays(np.array(g.names, dtype="U"), g.gram, g.unit_mean, g.n_units, g.reduced)
-
-
-def save_grams(g: LayerGrams, path: Path) -> None:
-    with atomic_path(path) as tmp, open(tmp, "wb") as f:
-        np.savez(f, schema=np.int64(_SCHEMA), names=np.array(g.names, dtype="U"), gram=g.gram,
-                 unit_mean=g.unit_mean, n_units=g.n_units, reduced=g.reduced,
-                 checksum=np.array(_checksum(g)))
-
-
-def load_grams(path: Path) -> LayerGrams | None:
-    """The cached summaries, or None when the file is missing, stale or unreadable in any way
-    (truncated, bad CRC, not a zip, wrong schema or checksum): the caller then rebuilds it."""
-    try:
-        with np.load(path, allow_pickle=False) as f:
-            if int(f["schema"]) != _SCHEMA:
-                return None
-            g = LayerGrams(list(map(str, f["names"])), f["gram"], f["unit_mean"], f["n_units"], f["reduced"])
-            ok = str(f["checksum"]) == _checksum(g)
-    except Exception:  # noqa: BLE001 - whatever a damaged file raises (BadZipFile, zlib.error, EOFError, ...)
-        return None
-    return g if ok else None
-
-
-def cached_extract(model: model_zoo.ZooModel, images: np.ndarray, layers: LayerPattern = None,  # noqa: PLR0913
-                   batch_size: int = DEFAULT_BATCH, device: str | None = None,
-                   max_dim: int = DEFAULT_MAX_DIM, seed: int = 0, progress: bool = True,
-                   use_cache: bool = True) -> LayerGrams:
-    """``extract`` with the on-disk cache: a repeated request reads the file instead of recomputing."""
-    path = cache_dir("features", model.name, cache_key(model, images, layers, max_dim, seed) + ".npz")
-    if use_cache and path.exists():
-        cached = load_grams(path)
-        if cached is not None:
-            return cached
-    grams = extract(model, images, layers, batch_size, device, max_dim, seed, progress)
-    if use_cache:
-        save_grams(grams, path)
-    return grams

@@ -28,6 +28,8 @@ from .settings import Settings
 from .targets import Targets
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from .grams import LayerGrams
 
 WEIGHTS = ("pretrained", "random", "both")
@@ -208,24 +210,43 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
+def unit_features(unit: Unit, stimuli: np.ndarray, progress: bool = True) -> tuple[LayerGrams, dict[str, float]]:
+    """The layer summaries of ``unit`` on ``stimuli`` and the seconds they took (build_s, extract_s).
+
+    With the cache on (``settings.use_cache``) a cached file is read and no model is built (nor torch
+    imported); otherwise the model is built, its layers extracted and, with the cache on, saved.
+    """
+    from . import feature_cache
+
+    s = unit.settings
+    path = feature_cache.path_for(unit, stimuli) if s.use_cache else None
+    start = time.perf_counter()
+    cached = feature_cache.load(path) if path is not None and path.exists() else None
+    if cached is not None:
+        return cached, {"build_s": 0.0, "extract_s": time.perf_counter() - start}
+    from .features import extract
+
+    zoo = model_zoo.create(unit.model, weights=unit.weights, seed=s.seed,
+                           weights_file=s.weights_file if unit.weights == "pretrained" else None)
+    built = time.perf_counter()
+    pattern = model_zoo.latent_layers(zoo) if s.layers == "latent" else s.layer_pattern
+    grams = extract(zoo, stimuli, pattern, s.batch_size, s.device, s.max_dim, s.seed, progress)
+    if path is not None:
+        feature_cache.save(grams, path)
+    return grams, {"build_s": built - start, "extract_s": time.perf_counter() - built}
+
+
 def run_units(units: Sequence[Unit], targets: Targets, progress: bool = True) -> list[UnitResult]:
     """Run units that share features (see ``feature_groups``): build once, extract once, score each."""
     from . import scoring
-    from .features import cached_extract
     from .rsa import stimulus_folds
 
     if len({u.features_id for u in units}) != 1:
         raise ValueError("run_units takes units that share features; group them with feature_groups")
     first = units[0]
     s = first.settings
-    start = time.perf_counter()
-    zoo = model_zoo.create(first.model, weights=first.weights, seed=s.seed,
-                           weights_file=s.weights_file if first.weights == "pretrained" else None)
-    built = time.perf_counter()
-    pattern = model_zoo.latent_layers(zoo) if s.layers == "latent" else s.layer_pattern
-    grams = usable_layers(cached_extract(zoo, targets.stimuli, pattern, s.batch_size, s.device, s.max_dim, s.seed,
-                                         progress, s.use_cache), zoo.name)
-    extracted = time.perf_counter()
+    grams, feature_timings = unit_features(first, targets.stimuli, progress)
+    grams = usable_layers(grams, first.model)
     results = []
     for unit in units:
         t0 = time.perf_counter()
@@ -236,8 +257,7 @@ def run_units(units: Sequence[Unit], targets: Targets, progress: bool = True) ->
             from .rsa import upper_triangles
 
             rdms = dict(zip(grams.names, upper_triangles(grams.rdms()).T))
-        timings = {"build_s": built - start, "extract_s": extracted - built,
-                   "score_s": time.perf_counter() - t0, "peak_rss_mb": _peak_rss_mb()}
+        timings = {**feature_timings, "score_s": time.perf_counter() - t0, "peak_rss_mb": _peak_rss_mb()}
         results.append(UnitResult(unit.key(targets), unit.describe(), sites, layers, nnls, rdms, timings))
     return results
 

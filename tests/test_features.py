@@ -4,7 +4,7 @@ import torch
 
 import model_zoo
 from mouse_rsa import features
-from mouse_rsa.features import cached_extract, extract
+from mouse_rsa.features import extract
 from mouse_rsa.grams import LayerGrams
 from mouse_rsa.rdm import rdm
 
@@ -122,59 +122,6 @@ def test_batching_does_not_change_results():
     one = extract(model, images, layers="layer4.*", batch_size=10, progress=False)
     many = extract(model, images, layers="layer4.*", batch_size=3, progress=False)
     np.testing.assert_allclose(one.gram, many.gram, rtol=1e-4, atol=1e-6)
-
-
-def test_cache_is_reused(monkeypatch):
-    model = model_zoo.create("squeezenet1_1", "random", seed=0)
-    images = _images()
-    first = cached_extract(model, images, layers="classifier.*", progress=False)
-    path = features.cache_dir("features", model.name,
-                              features.cache_key(model, images, "classifier.*", features.DEFAULT_MAX_DIM, 0) + ".npz")
-    assert path.exists()
-
-    def boom(*args, **kwargs):
-        raise AssertionError("recomputed although cached")
-
-    monkeypatch.setattr(features, "extract", boom)
-    again = cached_extract(model, images, layers="classifier.*", progress=False)
-    np.testing.assert_array_equal(again.gram, first.gram)
-    other = features.cache_key(model, _images(seed=1), "classifier.*", features.DEFAULT_MAX_DIM, 0)
-    assert other != path.stem  # other stimuli, other key
-
-
-def _truncate(data: bytes) -> bytes:
-    return data[: len(data) // 2]
-
-
-def _flip_a_bit(data: bytes) -> bytes:
-    i = len(data) // 2  # inside the gram array's bytes
-    return data[:i] + bytes([data[i] ^ 0x10]) + data[i + 1:]
-
-
-def _wrong_schema(data: bytes) -> bytes:
-    import io
-
-    with np.load(io.BytesIO(data)) as f:
-        arrays = dict(f)
-    arrays["schema"] = np.int64(-1)
-    out = io.BytesIO()
-    np.savez(out, **arrays)
-    return out.getvalue()
-
-
-@pytest.mark.parametrize("damage", [_truncate, _flip_a_bit, _wrong_schema, lambda data: b"corrupt", lambda data: b""])
-def test_an_unreadable_cache_file_is_rebuilt_with_identical_results(damage):
-    model = model_zoo.create("squeezenet1_1", "random", seed=0)
-    images = _images()
-    first = cached_extract(model, images, layers="features.1*", progress=False)
-    path = features.cache_dir("features", model.name,
-                              features.cache_key(model, images, "features.1*", features.DEFAULT_MAX_DIM, 0) + ".npz")
-    path.write_bytes(damage(path.read_bytes()))
-    assert features.load_grams(path) is None
-    rebuilt = cached_extract(model, images, layers="features.1*", progress=False)
-    for field in ("gram", "unit_mean", "n_units", "reduced"):
-        np.testing.assert_array_equal(getattr(rebuilt, field), getattr(first, field))
-    assert rebuilt.names == first.names and features.load_grams(path) is not None
 
 
 def test_degenerate_layers_are_found():

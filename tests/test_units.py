@@ -13,7 +13,7 @@ import torch
 import model_zoo
 from mouse_rsa import results, scoring
 from mouse_rsa.errors import InvalidInput
-from mouse_rsa.features import cached_extract
+from mouse_rsa.features import extract
 from mouse_rsa.rsa import stimulus_folds
 from mouse_rsa.runner import benchmark
 from mouse_rsa.settings import Settings
@@ -112,7 +112,7 @@ def test_scores_of_every_layer_and_site_are_those_before_the_refactor(demo):
     settings = Settings(dataset="demo")
     targets = load_targets(settings)
     zoo = model_zoo.create("mobilenet_v2", "random", seed=0)
-    grams = cached_extract(zoo, targets.stimuli, None, 16, "cpu", 10**9, 0, False)
+    grams = extract(zoo, targets.stimuli, None, 16, "cpu", 10**9, 0, progress=False)
     names = list(old_layers["layer"].drop_duplicates())
     assert set(names) <= set(grams.names)
     grams = grams.select([grams.names.index(n) for n in names])

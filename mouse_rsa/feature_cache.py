@@ -1,0 +1,65 @@
+"""Layer summaries (``LayerGrams``) on disk, found before any model is built.
+
+A file is keyed by everything that determines its numbers and is known from the request alone:
+model, weights and where they come from (seed, weights-file hash or the source's tag), layer set
+(``all``, ``latent`` or the glob), reduction size, a hash of the stimuli, the file schema and the
+code version. So a unit whose features are cached is scored without building its model, and
+without importing torch: a repeated ``benchmark`` spends its time on scoring.
+
+Files live under ``$MOUSE_RSA_CACHE/features/<model>/``, are npz read with ``allow_pickle=False``,
+written atomically, and rebuilt when their schema or checksum is off (truncated, bit-flipped, ...).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from .cache import atomic_path, cache_dir, sha256_arrays
+from .grams import LayerGrams
+
+if TYPE_CHECKING:
+    from .units import Unit
+
+SCHEMA = 4  # 3: count-sketch reduction; 4: keyed by the request (no model needed), code version included
+
+
+def path_for(unit: Unit, stimuli: np.ndarray) -> Path:
+    """Where the features of ``unit`` on ``stimuli`` are cached (the file may not exist)."""
+    from . import __version__
+
+    s = unit.settings
+    spec = {"schema": SCHEMA, "code_version": __version__, "model": unit.model, "weights": unit.weights,
+            "weights_source": unit.weights_source(), "seed": s.seed, "layers": s.layers, "max_dim": s.max_dim,
+            "stimuli": sha256_arrays(np.ascontiguousarray(stimuli))}
+    key = hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:24]
+    return cache_dir("features", unit.model.replace("/", "--"), key + ".npz")
+
+
+def _checksum(g: LayerGrams) -> str:
+    return sha256_arrays(np.array(g.names, dtype="U"), g.gram, g.unit_mean, g.n_units, g.reduced)
+
+
+def save(g: LayerGrams, path: Path) -> None:
+    """Write ``g`` to ``path`` atomically, with its schema and checksum."""
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        np.savez(f, schema=np.int64(SCHEMA), names=np.array(g.names, dtype="U"), gram=g.gram,
+                 unit_mean=g.unit_mean, n_units=g.n_units, reduced=g.reduced,
+                 checksum=np.array(_checksum(g)))
+
+
+def load(path: Path) -> LayerGrams | None:
+    """The cached summaries, or None when the file is missing, stale or unreadable in any way
+    (truncated, bad CRC, not a zip, wrong schema or checksum): the caller then rebuilds it."""
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            if int(f["schema"]) != SCHEMA:
+                return None
+            g = LayerGrams(list(map(str, f["names"])), f["gram"], f["unit_mean"], f["n_units"], f["reduced"])
+            ok = str(f["checksum"]) == _checksum(g)
+    except Exception:  # noqa: BLE001 - whatever a damaged file raises (BadZipFile, zlib.error, EOFError, ...)
+        return None
+    return g if ok else None
