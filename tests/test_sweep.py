@@ -313,8 +313,8 @@ def test_cluster_options_name_the_bad_argument(kwargs, argument):
 
 
 def test_worker_memory_fits_the_largest_model():
-    assert worker_memory([]) == worker_memory([1e6, 1.4e8]) == 4 * 2**30  # every study model fits in 4 GiB
-    assert worker_memory([1e6, float("nan"), 3e8]) == 3 * 2**29 + 16 * 3 * 10**8
+    assert worker_memory([]) == worker_memory([1e6, 1.4e8]) == 6 * 2**30  # every study model fits, one after another
+    assert worker_memory([1e6, float("nan"), 4e8]) == 3 * 2**29 + 16 * 4 * 10**8
 
 
 def test_log_appends_rows_under_one_header(tmp_path):

@@ -69,7 +69,9 @@ def release_freed_memory() -> None:
     """
     import ctypes
     import ctypes.util
+    import gc
 
+    gc.collect()  # a model's module graph can hold reference cycles: free its weights before trimming
     name = ctypes.util.find_library("c")
     try:
         libc = ctypes.CDLL(name) if name else None
