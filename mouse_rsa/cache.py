@@ -93,3 +93,25 @@ def sha256_arrays(*arrays) -> str:
         h.update(str(a.shape).encode())
         h.update(np.ascontiguousarray(a).view(np.uint8).data)
     return h.hexdigest()
+
+
+def save_checked(path: Path, schema: int, arrays: dict[str, np.ndarray]) -> None:
+    """Write ``arrays`` to the npz ``path`` atomically, with ``schema`` and a checksum of their content."""
+    names = sorted(arrays)
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        np.savez(f, schema=np.int64(schema), checksum=np.array(sha256_arrays(*(arrays[k] for k in names))),
+                 **arrays)
+
+
+def load_checked(path: Path, schema: int) -> dict[str, np.ndarray] | None:
+    """The arrays ``save_checked`` wrote, or None when the file is missing, of another schema or
+    damaged in any way (truncated, bad CRC, not a zip, checksum off): the caller then rebuilds it."""
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            if int(f["schema"]) != schema:
+                return None
+            arrays = {k: f[k] for k in f.files if k not in ("schema", "checksum")}
+            ok = str(f["checksum"]) == sha256_arrays(*(arrays[k] for k in sorted(arrays)))
+    except Exception:  # noqa: BLE001 - whatever a damaged file raises (BadZipFile, zlib.error, EOFError, ...)
+        return None
+    return arrays if ok else None

@@ -46,7 +46,7 @@ def add_settings_options(parser: argparse.ArgumentParser) -> None:
     for f in dataclasses.fields(Settings):
         if f.name == "use_cache":
             parser.add_argument("--no-cache", dest="use_cache", action="store_false",
-                                help="recompute features instead of reading the feature cache")
+                                help="recompute features and reliable-cell selection instead of reading their caches")
             continue
         kind = {int: int, float: float}.get(type(f.default), str)
         extra: dict[str, Any] = {"choices": DEVICES} if f.name == "device" else {}

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .cache import atomic_path, cache_dir, sha256_arrays
+from .cache import cache_dir, load_checked, save_checked, sha256_arrays
 from .grams import LayerGrams
 
 if TYPE_CHECKING:
@@ -39,27 +39,15 @@ def path_for(unit: Unit, stimuli: np.ndarray) -> Path:
     return cache_dir("features", unit.model.replace("/", "--"), key + ".npz")
 
 
-def _checksum(g: LayerGrams) -> str:
-    return sha256_arrays(np.array(g.names, dtype="U"), g.gram, g.unit_mean, g.n_units, g.reduced)
-
-
 def save(g: LayerGrams, path: Path) -> None:
     """Write ``g`` to ``path`` atomically, with its schema and checksum."""
-    with atomic_path(path) as tmp, open(tmp, "wb") as f:
-        np.savez(f, schema=np.int64(SCHEMA), names=np.array(g.names, dtype="U"), gram=g.gram,
-                 unit_mean=g.unit_mean, n_units=g.n_units, reduced=g.reduced,
-                 checksum=np.array(_checksum(g)))
+    save_checked(path, SCHEMA, {"names": np.array(g.names, dtype="U"), "gram": g.gram, "unit_mean": g.unit_mean,
+                                "n_units": g.n_units, "reduced": g.reduced})
 
 
 def load(path: Path) -> LayerGrams | None:
-    """The cached summaries, or None when the file is missing, stale or unreadable in any way
-    (truncated, bad CRC, not a zip, wrong schema or checksum): the caller then rebuilds it."""
-    try:
-        with np.load(path, allow_pickle=False) as f:
-            if int(f["schema"]) != SCHEMA:
-                return None
-            g = LayerGrams(list(map(str, f["names"])), f["gram"], f["unit_mean"], f["n_units"], f["reduced"])
-            ok = str(f["checksum"]) == _checksum(g)
-    except Exception:  # noqa: BLE001 - whatever a damaged file raises (BadZipFile, zlib.error, EOFError, ...)
+    """The cached summaries, or None when the file is missing, stale or damaged (then rebuild it)."""
+    f = load_checked(path, SCHEMA)
+    if f is None:
         return None
-    return g if ok else None
+    return LayerGrams(list(map(str, f["names"])), f["gram"], f["unit_mean"], f["n_units"], f["reduced"])

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .cache import sha256_arrays
+from .cache import cache_dir, load_checked, save_checked, sha256_arrays
 from .data import NeuralDataset, load_dataset
 from .errors import InvalidInput
 from .rdm import upper
@@ -27,6 +27,7 @@ from .sites import SiteRDM, parse_site_key, select_sites
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp")
 CEILING_SUFFIXES = {"_ceiling_r": 2.0, "_ceiling": 1.0}  # suffix → power that gives r² units
+TARGETS_SCHEMA = 1  # layout of the cached site selection (dataset_targets)
 
 
 @dataclass
@@ -73,10 +74,32 @@ def _key(fields: dict) -> str:
 
 
 def dataset_targets(ds: NeuralDataset, settings: Settings) -> Targets:
-    """Reliable cells of ``ds`` grouped into sites, with site RDMs, ceilings and cell means."""
+    """Reliable cells of ``ds`` grouped into sites, with site RDMs, ceilings and cell means.
+
+    With ``settings.use_cache`` the selection is kept under ``$MOUSE_RSA_CACHE/targets`` keyed by the
+    dataset's content and the selection settings (the targets' ``key``), so the split-half
+    reliability of every cell is computed once per dataset and settings, not once per command.
+    """
     if ds.responses.shape[1] < 2:
         raise InvalidInput(f"dataset {ds.name!r} has one trial per stimulus; split-half reliability needs "
                            "at least 2 trials", argument="dataset")
+    content = ds.content_hash()
+    key = _key(dict(settings.target_fields(), dataset=ds.name, stimuli=None, neural_rdms=None, content=content))
+    path = cache_dir("targets", ds.name, f"{key}.npz")
+    arrays = load_checked(path, TARGETS_SCHEMA) if settings.use_cache else None
+    if arrays is None:
+        arrays = _select(ds, settings)
+        if settings.use_cache:
+            save_checked(path, TARGETS_SCHEMA, arrays)
+    sites = [SiteRDM(str(area), str(layer), int(n), matrix, float(ceiling)) for area, layer, n, matrix, ceiling
+             in zip(arrays["site_area"], arrays["site_layer"], arrays["site_n_cells"], arrays["site_rdm"],
+                    arrays["site_ceiling"])]
+    return Targets(ds.name, content, key, ds.stimuli, sites, arrays["cell_means"], arrays["cell_reliability"],
+                   arrays["cell_site"])
+
+
+def _select(ds: NeuralDataset, settings: Settings) -> dict[str, np.ndarray]:
+    """``select_sites`` on ``ds`` as the arrays ``dataset_targets`` keeps (one row per site or reliable cell)."""
     selection = select_sites(ds, threshold=settings.reliability_threshold, min_cells=settings.min_cells,
                              n_splits=settings.reliability_splits, seed=settings.seed)
     if not selection.sites:
@@ -84,11 +107,14 @@ def dataset_targets(ds: NeuralDataset, settings: Settings) -> Targets:
                            f"≥ {settings.reliability_threshold}; lower reliability_threshold or min_cells",
                            argument="reliability_threshold")
     index = np.concatenate([selection.cell_index[s.key] for s in selection.sites])
-    keys = np.concatenate([[s.key] * s.n_cells for s in selection.sites])
-    content = ds.content_hash()
-    fields = dict(settings.target_fields(), dataset=ds.name, stimuli=None, neural_rdms=None, content=content)
-    return Targets(ds.name, content, _key(fields), ds.stimuli, selection.sites,
-                   selection.cell_means[index].T, selection.reliability[index], keys)
+    return {"site_area": np.array([s.area for s in selection.sites], dtype="U"),
+            "site_layer": np.array([s.cortical_layer for s in selection.sites], dtype="U"),
+            "site_n_cells": np.array([s.n_cells for s in selection.sites], dtype=np.int64),
+            "site_rdm": np.stack([s.rdm for s in selection.sites]),
+            "site_ceiling": np.array([s.ceiling for s in selection.sites], dtype=np.float64),
+            "cell_means": np.ascontiguousarray(selection.cell_means[index].T),
+            "cell_reliability": selection.reliability[index],
+            "cell_site": np.concatenate([[s.key] * s.n_cells for s in selection.sites]).astype("U")}
 
 
 def read_stimuli(directory: Path | str) -> np.ndarray:

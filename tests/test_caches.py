@@ -1,4 +1,5 @@
-"""The feature cache: found from the request alone, reused without building the model, rebuilt when damaged."""
+"""The caches: features found from the request alone and reused without building the model; the reliable-cell
+selection reused per dataset content and settings; both rebuilt when damaged, neither used under --no-cache."""
 import subprocess
 import sys
 
@@ -6,7 +7,8 @@ import numpy as np
 import pytest
 
 import model_zoo
-from mouse_rsa import feature_cache, features
+from mouse_rsa import feature_cache, features, targets
+from mouse_rsa.cache import cache_dir, load_checked
 from mouse_rsa.settings import Settings
 from mouse_rsa.units import Unit, unit_features
 
@@ -106,3 +108,39 @@ def test_a_repeated_benchmark_scores_cached_features_without_importing_torch(tmp
     assert runs == [["0", "True", "True"], ["0", "False", "False"]]
     scores = [(tmp_path / name).rglob("*scores.csv") for name in ("first", "again")]
     assert [p.read_bytes() for p in sorted(scores[0])] == [p.read_bytes() for p in sorted(scores[1])]
+
+
+def _same_targets(a, b):
+    assert (a.key, a.content_hash, a.name) == (b.key, b.content_hash, b.name)
+    for x, y in zip(a.sites, b.sites, strict=True):
+        assert (x.key, x.n_cells, x.ceiling) == (y.key, y.n_cells, y.ceiling)
+        np.testing.assert_array_equal(x.rdm, y.rdm)
+    for field in ("cell_means", "cell_reliability", "cell_site", "stimuli"):
+        np.testing.assert_array_equal(getattr(a, field), getattr(b, field))
+
+
+def test_the_site_selection_is_computed_once_per_dataset_and_settings(demo, monkeypatch):
+    settings = Settings(dataset="demo", min_cells=11)  # a key no other test uses
+    first = targets.dataset_targets(demo, settings)
+    assert cache_dir("targets", "demo", f"{first.key}.npz").exists()
+
+    def boom(*args, **kwargs):
+        raise AssertionError("reselected although cached")
+
+    monkeypatch.setattr(targets, "select_sites", boom)
+    _same_targets(targets.dataset_targets(demo, settings), first)
+    with pytest.raises(AssertionError, match="reselected"):  # other settings, another selection
+        targets.dataset_targets(demo, Settings(dataset="demo", min_cells=11, reliability_threshold=0.7))
+
+
+def test_a_cached_selection_equals_a_fresh_one_and_a_damaged_file_is_rebuilt(demo):
+    settings = Settings(dataset="demo", min_cells=12)
+    fresh = targets.dataset_targets(demo, Settings(dataset="demo", min_cells=12, use_cache=False))
+    assert not cache_dir("targets", "demo", f"{fresh.key}.npz").exists()  # --no-cache writes nothing
+    targets.dataset_targets(demo, settings)
+    path = cache_dir("targets", "demo", f"{fresh.key}.npz")
+    _same_targets(targets.dataset_targets(demo, settings), fresh)
+    path.write_bytes(_flip_a_bit(path.read_bytes()))
+    assert load_checked(path, targets.TARGETS_SCHEMA) is None
+    _same_targets(targets.dataset_targets(demo, settings), fresh)
+    _same_targets(targets.dataset_targets(demo, settings), fresh)  # and the rebuilt file reads back
