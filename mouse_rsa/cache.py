@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import os
 import socket
 import tempfile
@@ -83,6 +84,11 @@ def atomic_path(final: Path | str, suffix: str = "") -> Iterator[Path]:
     finally:
         if tmp_path.exists():
             tmp_path.unlink()
+
+
+def digest(fields: dict, length: int = 16) -> str:
+    """Hex digest of JSON-able ``fields`` (key order ignored): the project's keys for units, targets and caches."""
+    return hashlib.sha256(json.dumps(fields, sort_keys=True, default=str).encode()).hexdigest()[:length]
 
 
 def sha256_arrays(*arrays) -> str:

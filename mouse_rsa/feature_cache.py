@@ -11,14 +11,12 @@ written atomically, and rebuilt when their schema or checksum is off (truncated,
 """
 from __future__ import annotations
 
-import hashlib
-import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .cache import cache_dir, load_checked, save_checked, sha256_arrays
+from .cache import cache_dir, digest, load_checked, save_checked, sha256_arrays
 from .grams import LayerGrams
 
 if TYPE_CHECKING:
@@ -35,8 +33,7 @@ def path_for(unit: Unit, stimuli: np.ndarray) -> Path:
     spec = {"schema": SCHEMA, "code_version": __version__, "model": unit.model, "weights": unit.weights,
             "weights_source": unit.weights_source(), "seed": s.seed, "layers": s.layers, "max_dim": s.max_dim,
             "stimuli": sha256_arrays(np.ascontiguousarray(stimuli))}
-    key = hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:24]
-    return cache_dir("features", unit.model.replace("/", "--"), key + ".npz")
+    return cache_dir("features", unit.model.replace("/", "--"), digest(spec, length=24) + ".npz")
 
 
 def save(g: LayerGrams, path: Path) -> None:

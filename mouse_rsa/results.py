@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .cache import atomic_path
+from .cache import atomic_path, digest
 from .errors import InvalidInput
 
 KEY_COLUMNS = ["unit_key", "dataset", "dataset_hash", "targets_key", "model", "weights", "weights_source", "seed",
@@ -78,8 +78,7 @@ class UnitResult:
 
 def unit_key(key: dict[str, Any]) -> str:
     """16-hex digest of a key's fields (every field but ``unit_key`` itself)."""
-    fields = {k: v for k, v in key.items() if k != "unit_key"}
-    return hashlib.sha256(json.dumps(fields, sort_keys=True, default=str).encode()).hexdigest()[:16]
+    return digest({k: v for k, v in key.items() if k != "unit_key"})
 
 
 def layer_set_slug(layer_set: str) -> str:

@@ -10,15 +10,13 @@ correlation units (the largest r), which is squared. Either must be one number i
 """
 from __future__ import annotations
 
-import hashlib
-import json
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from .cache import cache_dir, load_checked, save_checked, sha256_arrays
+from .cache import cache_dir, digest, load_checked, save_checked, sha256_arrays
 from .data import NeuralDataset, load_dataset
 from .errors import InvalidInput
 from .rdm import upper
@@ -69,10 +67,6 @@ def load_targets(settings: Settings, dataset: NeuralDataset | None = None) -> Ta
     return targets
 
 
-def _key(fields: dict) -> str:
-    return hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()[:16]
-
-
 def dataset_targets(ds: NeuralDataset, settings: Settings) -> Targets:
     """Reliable cells of ``ds`` grouped into sites, with site RDMs, ceilings and cell means.
 
@@ -84,7 +78,7 @@ def dataset_targets(ds: NeuralDataset, settings: Settings) -> Targets:
         raise InvalidInput(f"dataset {ds.name!r} has one trial per stimulus; split-half reliability needs "
                            "at least 2 trials", argument="dataset")
     content = ds.content_hash()
-    key = _key(dict(settings.target_fields(), dataset=ds.name, stimuli=None, neural_rdms=None, content=content))
+    key = digest(dict(settings.target_fields(), dataset=ds.name, stimuli=None, neural_rdms=None, content=content))
     path = cache_dir("targets", ds.name, f"{key}.npz")
     arrays = load_checked(path, TARGETS_SCHEMA) if settings.use_cache else None
     if arrays is None:

@@ -7,6 +7,7 @@ is logged on the scheduler, so the client can tell how many times a unit was sta
 """
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -62,10 +63,11 @@ def run_group(units: list[Unit], targets: Targets, threads: int | None = None) -
 def release_freed_memory() -> None:
     """Hand the memory a finished group freed back to the system (glibc ``malloc_trim``; elsewhere a no-op).
 
-    A worker runs model after model; glibc keeps freed activation buffers for reuse, so without this a
-    one-thread process that ran resnext101_32x8d went into vgg13_bn holding 2.6 GB and peaked at 3.6 GB,
-    against 0.8 GB and 2.5 GB with it (measured here). Dask's own default (``MALLOC_TRIM_THRESHOLD_``) trims at every free and
-    slows extraction 1.7x (``clusters``); trimming once per group costs nothing measurable.
+    A worker runs model after model; glibc keeps freed activation buffers for reuse, so without this
+    a one-thread process that ran resnext101_32x8d went into vgg13_bn holding 2.6 GB and peaked at
+    3.6 GB, against 0.8 GB and 2.5 GB with it (measured here). Dask's own default
+    (``MALLOC_TRIM_THRESHOLD_``) trims at every free and slows extraction 1.7x (``clusters``);
+    trimming once per group costs nothing measurable.
     """
     import ctypes
     import ctypes.util
@@ -73,12 +75,8 @@ def release_freed_memory() -> None:
 
     gc.collect()  # a model's module graph can hold reference cycles: free its weights before trimming
     name = ctypes.util.find_library("c")
-    try:
-        libc = ctypes.CDLL(name) if name else None
-        if libc is not None and hasattr(libc, "malloc_trim"):
-            libc.malloc_trim(0)
-    except OSError:
-        return
+    with contextlib.suppress(OSError, AttributeError):  # no C library found, or one without malloc_trim (not glibc)
+        ctypes.CDLL(name).malloc_trim(0)
 
 
 def _run(units: list[Unit], targets: Targets, threads: int | None) -> list[Any]:
