@@ -4,7 +4,7 @@ Every row is a ratio, peer (or bare-forward) seconds / project seconds, so > 1 m
 faster, with the largest difference between the numbers both computed:
 
 * ``nnls_<L>_layers_<target>_vs_sklearn``: cross-validated NNLS of 21 site RDMs on L layer RDMs
-  (118 stimuli, 6 folds, 1 repeat) by ``rsa.fit_cv_nnls`` against a loop over sites and folds of
+  (118 stimuli, 6 folds, 1 repeat) by ``nnls.fit_cv_nnls`` against a loop over sites and folds of
   scikit-learn's ``LinearRegression(positive=True)``, assembling the held-out prediction as the
   project does (a cell touching two held-out folds gets the mean); max_abs_diff = max |Δr|.
 * ``nnls_<L>_layers_<target>_vs_rsatoolbox``: against rsatoolbox: ``ModelWeighted`` fitted with
@@ -56,9 +56,11 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from mouse_rsa import encoding, rsa
-from mouse_rsa.grams import LayerGrams
-from mouse_rsa.rdm import rdm
+from mouse_rsa.features.grams import LayerGrams
+from mouse_rsa.methods import encoding_ridge as encoding
+from mouse_rsa.methods import nnls
+from mouse_rsa.methods.folds import stimulus_folds
+from mouse_rsa.rdm import rdm, upper
 
 N_STIMULI, N_SITES, FOLDS = 118, 21, 6
 EXTRACTION_MODELS = ("mobilenet_v2", "resnet50", "vgg16")
@@ -89,14 +91,14 @@ def layer_vectors(n_layers: int, seed: int = 0) -> np.ndarray:
     for _ in range(n_layers):
         x = np.tanh(x @ rng.normal(size=(64, 64)) / 8 + 0.3 * rng.normal(size=x.shape))
         rdms.append(rdm(x))
-    return rsa.upper_triangles(np.stack(rdms))
+    return upper(np.stack(rdms)).T
 
 
 def site_vectors(x: np.ndarray, target: str, n_sites: int, seed: int = 1) -> np.ndarray:
     """Site RDMs (n_pairs, n_sites): independent random ones, or planted non-negative layer mixes."""
     rng = np.random.default_rng(seed)
     if target == "random":
-        return rsa.upper_triangles(np.stack([rdm(rng.normal(size=(N_STIMULI, 30))) for _ in range(n_sites)]))
+        return upper(np.stack([rdm(rng.normal(size=(N_STIMULI, 30))) for _ in range(n_sites)])).T
     mixes = [x[:, rng.choice(x.shape[1], 4, replace=False)] @ rng.random(4) for _ in range(n_sites)]
     y = np.stack(mixes, axis=1)
     return y + 0.5 * y.std(axis=0) * rng.normal(size=y.shape)
@@ -142,7 +144,7 @@ def rsatoolbox_cv_nnls(x: np.ndarray, y: np.ndarray, folds: list[np.ndarray]) ->
     return evaluations
 
 
-def held_out_block_r(x: np.ndarray, y: np.ndarray, fit: rsa.CVNNLSFit, folds: list[np.ndarray]) -> np.ndarray:
+def held_out_block_r(x: np.ndarray, y: np.ndarray, fit: nnls.CVNNLSFit, folds: list[np.ndarray]) -> np.ndarray:
     """rsatoolbox's evaluation of the project's fits: r over the held-out × held-out cells (sites, folds)."""
     i, j = np.triu_indices(N_STIMULI, k=1)
     out = np.zeros((y.shape[1], len(folds)))
@@ -164,9 +166,9 @@ def warm_up() -> None:
 def nnls_rows(n_layers: int, target: str, n_sites: int) -> list[Row]:
     x = layer_vectors(n_layers)
     y = site_vectors(x, target, n_sites)
-    partitions = rsa.stimulus_folds(N_STIMULI, FOLDS, 1, seed=0)
-    rsa.fit_cv_nnls(x[:, :5], y[:, :2], N_STIMULI, partitions)              # warm-up (imports, caches)
-    t_project, fit = timed(rsa.fit_cv_nnls, x, y, N_STIMULI, partitions)
+    partitions = stimulus_folds(N_STIMULI, FOLDS, 1, seed=0)
+    nnls.fit_cv_nnls(x[:, :5], y[:, :2], N_STIMULI, partitions)              # warm-up (imports, caches)
+    t_project, fit = timed(nnls.fit_cv_nnls, x, y, N_STIMULI, partitions)
     t_sklearn, sk_scores = timed(sklearn_cv_nnls, x, y, partitions)
     t_rsatoolbox, rt_eval = timed(rsatoolbox_cv_nnls, x, y, partitions[0])
     tag = f"nnls_{n_layers}_layers_{target}"
@@ -179,8 +181,8 @@ def nnls_rows(n_layers: int, target: str, n_sites: int) -> list[Row]:
 def nnls_scaling_row(repeats: int) -> Row:
     x = layer_vectors(100)
     y = site_vectors(x, "random", N_SITES)
-    partitions = rsa.stimulus_folds(N_STIMULI, FOLDS, repeats, seed=0)
-    seconds, _ = timed(rsa.fit_cv_nnls, x, y, N_STIMULI, partitions)
+    partitions = stimulus_folds(N_STIMULI, FOLDS, repeats, seed=0)
+    seconds, _ = timed(nnls.fit_cv_nnls, x, y, N_STIMULI, partitions)
     return {"comparison": f"nnls_{repeats}_repeats_21_sites_100_layers", "ratio": None, "max_abs_diff": None,
             "project_s": seconds, "peer_s": None}
 
@@ -209,7 +211,7 @@ def ridgecv_layer_r(kernels: np.ndarray, y: np.ndarray, partitions: list[list[np
 
 
 def ridge_row(grams: LayerGrams, responses: np.ndarray) -> Row:
-    partitions = rsa.stimulus_folds(len(responses), FOLDS, 1, seed=0)
+    partitions = stimulus_folds(len(responses), FOLDS, 1, seed=0)
     t_project, result = timed(encoding.encode, grams, responses, partitions)
     t_sklearn, sk_r = ridgecv_layer_r(grams.kernels(), responses, partitions)
     return row("ridge_vs_ridgecv", t_project, t_sklearn, float(np.abs(result.layer_r - sk_r).max()),
@@ -225,7 +227,7 @@ def child(kind: str, model_name: str, n_images: int) -> None:
 
     import model_zoo
     from mouse_rsa.data import load_dataset
-    from mouse_rsa.features import DEFAULT_BATCH, extract
+    from mouse_rsa.features import DEFAULT_BATCH, Run, extract
 
     images = load_dataset("demo").stimuli[:n_images]
     model = model_zoo.create(model_name, "random", seed=0)
@@ -236,7 +238,7 @@ def child(kind: str, model_name: str, n_images: int) -> None:
             for b in range(0, len(images), DEFAULT_BATCH):
                 module(model.preprocess(images[b:b + DEFAULT_BATCH], torch.device("cpu")))
     else:
-        extract(model, images, device="cpu", progress=False)
+        extract(model, images, run=Run(device="cpu", progress=False))
     seconds = time.perf_counter() - start
     print(json.dumps({"seconds": seconds, "peak_rss_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20}))
 
@@ -305,9 +307,10 @@ def run_process(args: list[str], env: dict) -> float:
 
 def demo_grams_and_cells(cache: Path) -> tuple[LayerGrams, np.ndarray]:
     """mobilenet_v2 (random) layers of the demo stimuli from the command's feature cache, and the demo cells."""
+    from mouse_rsa.neural.targets import load_targets
+    from mouse_rsa.runner import unit_features, usable_layers
     from mouse_rsa.settings import Settings
-    from mouse_rsa.targets import load_targets
-    from mouse_rsa.units import Unit, unit_features, usable_layers
+    from mouse_rsa.units import Unit
 
     os.environ["MOUSE_RSA_CACHE"] = str(cache)
     settings = Settings(dataset="demo")

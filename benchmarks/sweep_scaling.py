@@ -60,19 +60,19 @@ def run_serial(models: list[str], args: argparse.Namespace, out: Path, threads: 
 
 def run_sweep(models: list[str], args: argparse.Namespace, out: Path) -> tuple[float, list[dict[str, str]], int]:
     """``sweep`` on a local cluster: (wall seconds, the timing log rows, calls of load_targets on the client)."""
-    import mouse_rsa.targets
+    import mouse_rsa.neural.targets
     from mouse_rsa.settings import Settings
     from mouse_rsa.sweep import ClusterOptions, sweep
     from mouse_rsa.units import plan
 
     loads = []
-    load_targets = mouse_rsa.targets.load_targets
+    load_targets = mouse_rsa.neural.targets.load_targets
 
     def counted(*a, **k):
         loads.append(1)
         return load_targets(*a, **k)
 
-    mouse_rsa.targets.load_targets = counted
+    mouse_rsa.neural.targets.load_targets = counted
     units = plan(models, Settings(dataset=args.dataset, use_cache=False), weights="random", methods=args.method)
     start = time.perf_counter()
     report = sweep(units, out, ClusterOptions(workers=args.workers, dashboard_address=None), progress=False)

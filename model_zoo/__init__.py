@@ -12,10 +12,10 @@ load torch when first used (PEP 562 module ``__getattr__``).
 """
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from .errors import InvalidInput, UserError, WeightsUnavailable
+from .lazy import lazy_exports
 from .presets import PRESETS, resolve_models
 from .registry import ModelInfo, catalogue, info, list_models, offline_weights
 
@@ -46,13 +46,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    if name not in _LAZY:
-        raise AttributeError(f"module 'model_zoo' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY)

@@ -2,14 +2,16 @@
 and saying what does not fit."""
 from __future__ import annotations
 
+import functools
 import hashlib
 from pathlib import Path
-from typing import Any
-
-import torch
-from torch import nn
+from typing import TYPE_CHECKING, Any
 
 from .errors import InvalidInput
+
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
 
 
 def read_state_dict(path: Path | str) -> dict[str, torch.Tensor]:
@@ -17,6 +19,8 @@ def read_state_dict(path: Path | str) -> dict[str, torch.Tensor]:
 
     Checkpoints that wrap the weights (``{'state_dict': ...}`` or ``{'model': ...}``) are unwrapped.
     """
+    import torch
+
     path = Path(path)
     state: Any
     if not path.is_file():
@@ -41,7 +45,15 @@ def read_state_dict(path: Path | str) -> dict[str, torch.Tensor]:
 
 
 def file_source(path: Path | str) -> str:
-    """``file:<basename>:sha256:<first 12 hex>``: a weights file named by its content, not its path."""
+    """``file:<basename>:sha256:<first 12 hex>``: a weights file named by its content, not its path
+    (hashed once per file version: its path, size and modification time)."""
+    resolved = Path(path).resolve()
+    stat = resolved.stat()
+    return _file_source(str(resolved), stat.st_size, stat.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=64)
+def _file_source(path: str, size: int, mtime_ns: int) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):

@@ -13,16 +13,14 @@ Nothing here touches the network or the disk on import.
 """
 from __future__ import annotations
 
-import importlib
-from typing import Any
-
-__version__ = "0.2.0"
+from model_zoo.lazy import lazy_exports
 
 _API = {
-    "benchmark": "runner", "BenchmarkResult": "runner",
+    "__version__": "version",
+    "benchmark": "runner", "BenchmarkResult": "runner", "run_units": "runner",
     "Settings": "settings",
-    "Unit": "units", "plan": "units", "run_unit": "units", "run_units": "units",
-    "Targets": "targets", "load_targets": "targets",
+    "Unit": "units", "plan": "units",
+    "Targets": "neural.targets", "load_targets": "neural.targets",
     "load_dataset": "data", "NeuralDataset": "data",
     "MouseRSAError": "errors", "UserError": "errors", "InvalidInput": "errors", "DataUnavailable": "errors",
     "WeightsUnavailable": "errors",
@@ -43,23 +41,8 @@ __all__ = [
     "load_dataset",
     "load_targets",
     "plan",
-    "run_unit",
     "run_units",
 ]
 
+__getattr__, __dir__ = lazy_exports(__name__, _API, submodules=True)
 
-def __getattr__(name: str) -> Any:
-    if name in _API:
-        value = getattr(importlib.import_module(f".{_API[name]}", __name__), name)
-        globals()[name] = value
-        return value
-    try:
-        return importlib.import_module(f".{name}", __name__)
-    except ModuleNotFoundError as err:
-        if err.name != f"{__name__}.{name}":
-            raise
-        raise AttributeError(f"module 'mouse_rsa' has no attribute {name!r}") from err
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)

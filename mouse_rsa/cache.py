@@ -5,6 +5,7 @@ import contextlib
 import hashlib
 import json
 import os
+import re
 import socket
 import tempfile
 import time
@@ -20,6 +21,13 @@ def cache_dir(*parts: str) -> Path:
     """``$MOUSE_RSA_CACHE`` (default ``~/.cache/mouse-rsa``) joined with ``parts``; not created."""
     root = Path(os.environ.get("MOUSE_RSA_CACHE", Path.home() / ".cache" / "mouse-rsa"))
     return root.joinpath(*parts)
+
+
+def path_part(name: str) -> str:
+    """``name`` (a model or dataset name, which may come from a file) as one safe path component: it
+    never walks out of the results or cache directory."""
+    safe = re.sub(r"[^A-Za-z0-9._+-]", "_", str(name)).lstrip(".")
+    return safe or "_"
 
 
 def _host() -> str:

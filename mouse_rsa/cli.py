@@ -14,14 +14,17 @@ import warnings
 from typing import Any
 
 from .errors import UserError
-from .settings import DEVICES, Settings
+from .methods import REGISTERED
+from .settings import Settings
 
 HELP = {
     "dataset": "allen, demo or the path of a dataset .h5 file",
     "stimuli": "directory of image files (RDM rows follow their sorted names); with --neural-rdms",
     "neural_rdms": "npz with one RDM per site key (VISp_L23, ...) and optional <site>_ceiling (r²) "
                    "or <site>_ceiling_r (r)",
-    "seed": "seed of random weights, projections, folds and reliability splits",
+    "model_seed": "model seed(s): random weights and the count-sketch of large layers; several run as replicates",
+    "cv_seed": "seed of the cross-validation folds and repeats over stimuli",
+    "target_seed": "seed of the reliability split-halves (which cells are reliable, site ceilings)",
     "folds": "cross-validation folds over stimuli",
     "repeats": "repeated k-fold partitions",
     "layers": "layer set: all, latent (each model's final representation) or a glob such as 'features.*'",
@@ -31,7 +34,8 @@ HELP = {
     "min_cells": "reliable cells a site needs",
     "reliability_splits": "random split-halves averaged per cell",
     "batch_size": "images per forward pass",
-    "device": "where the network runs",
+    "precision": "floating-point precision of the forward pass: float32 (TF32 off) or float64",
+    "device": "where the network runs: auto, cpu, cuda or cuda:N",
     "use_cache": "",
 }
 
@@ -48,14 +52,20 @@ def add_settings_options(parser: argparse.ArgumentParser) -> None:
             parser.add_argument("--no-cache", dest="use_cache", action="store_false",
                                 help="recompute features and reliable-cell selection instead of reading their caches")
             continue
+        if f.name == "model_seed":
+            parser.add_argument("--seeds", "--seed", "--model-seed", dest="model_seeds", type=int, nargs="+",
+                                default=[f.default], metavar="N", help=HELP[f.name])
+            continue
         kind = {int: int, float: float}.get(type(f.default), str)
-        extra: dict[str, Any] = {"choices": DEVICES} if f.name == "device" else {}
+        extra: dict[str, Any] = {"choices": ["float32", "float64"]} if f.name == "precision" else {}
         parser.add_argument("--" + f.name.replace("_", "-"), dest=f.name, type=kind, default=f.default,
                             help=HELP[f.name], **extra)
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
-    return Settings(**{f.name: getattr(args, f.name) for f in dataclasses.fields(Settings)})
+    """The Settings of parsed options (the first model seed; ``args.model_seeds`` lists them all)."""
+    values = {f.name: getattr(args, f.name) for f in dataclasses.fields(Settings) if f.name != "model_seed"}
+    return Settings(**values, model_seed=args.model_seeds[0])
 
 
 def add_unit_options(parser: argparse.ArgumentParser) -> None:
@@ -63,7 +73,8 @@ def add_unit_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", required=True, nargs="+", metavar="NAME",
                         help="models, study presets (study:zoo, study:taskonomy, study:all) or globs ('resnet*')")
     parser.add_argument("--weights", default="both", choices=["pretrained", "random", "both"])
-    parser.add_argument("--method", default="rsa", choices=["rsa", "encoding", "all"])
+    parser.add_argument("--method", "--methods", dest="method", nargs="+", default=["rsa"], metavar="METHOD",
+                        help=f"scoring methods ({', '.join(REGISTERED)}, their short names rsa, encoding, or all)")
     parser.add_argument("--out", default="results", help="results directory")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     add_settings_options(parser)
@@ -79,16 +90,16 @@ def _cmd_dataset_fetch(args) -> None:
 
 def _cmd_dataset_info(args) -> None:
     from .data import load_dataset
-    from .sites import select_sites
+    from .neural.sites import select_sites
 
     s = settings_from(args)
     ds = load_dataset(s.dataset)
     sel = select_sites(ds, threshold=s.reliability_threshold, min_cells=s.min_cells,
-                       n_splits=s.reliability_splits, seed=s.seed)
+                       n_splits=s.reliability_splits, seed=s.target_seed)
     info: dict[str, Any] = {
         "name": ds.name, "n_stimuli": ds.n_stimuli, "n_cells": ds.n_cells, "n_trials": ds.responses.shape[1],
         "n_reliable_cells": int(sel.reliable.sum()), "reliability_threshold": s.reliability_threshold,
-        "min_cells": s.min_cells, "seed": s.seed, "n_sites": len(sel.sites),
+        "min_cells": s.min_cells, "target_seed": s.target_seed, "n_sites": len(sel.sites),
         "sites": [{"site": x.key, "area": x.area, "cortical_layer": x.cortical_layer, "n_cells": x.n_cells,
                    "ceiling": round(x.ceiling, 6)} for x in sel.sites],
         "dropped_sites": sel.dropped.to_dict(orient="records"),
@@ -144,7 +155,7 @@ def _cmd_benchmark(args) -> None:
     from .runner import benchmark
 
     result = benchmark(args.model, settings_from(args), weights=args.weights, methods=args.method, out=args.out,
-                       resume=args.resume, progress=not args.quiet)
+                       resume=args.resume, progress=not args.quiet, seeds=args.model_seeds)
     for line in result.skipped:
         print(f"mouse-rsa: skipped {line}", file=sys.stderr)
     _print_scores(result.scores)
@@ -161,7 +172,7 @@ def _cmd_sweep(args) -> None:
     from .sweep import ClusterOptions, dry_run, sweep
     from .units import plan
 
-    units = plan(args.model, settings_from(args), weights=args.weights, methods=args.method, seeds=args.seeds,
+    units = plan(args.model, settings_from(args), weights=args.weights, methods=args.method, seeds=args.model_seeds,
                  layer_sets=args.layer_sets)
     fields = {f.name: getattr(args, f.name) for f in dataclasses.fields(ClusterOptions)}
     options = ClusterOptions(**{**fields, "job_extra": tuple(args.job_extra or ())})
@@ -240,12 +251,12 @@ def _dataset_parsers(sub) -> None:
                         formatter_class=_Formatter)
     i.add_argument("dataset", metavar="NAME|PATH", help=HELP["dataset"])
     i.add_argument("--json", action="store_true", help="print JSON")
-    for name in ("reliability_threshold", "min_cells", "reliability_splits", "seed"):
+    for name in ("reliability_threshold", "min_cells", "reliability_splits", "target_seed"):
         default = getattr(Settings(), name)
         i.add_argument("--" + name.replace("_", "-"), dest=name, type=type(default), default=default,
                        help=HELP[name])
-    i.set_defaults(func=_cmd_dataset_info, **{f.name: f.default for f in dataclasses.fields(Settings)
-                                              if f.name not in ("dataset",)})
+    i.set_defaults(func=_cmd_dataset_info, model_seeds=[0], **{f.name: f.default for f in dataclasses.fields(Settings)
+                                                               if f.name not in ("dataset",)})
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -280,7 +291,6 @@ def build_parser() -> argparse.ArgumentParser:
     w = sub.add_parser("sweep", help="run every unit on Dask: this machine's cores, a GPU node or a batch cluster; "
                        "resumable", formatter_class=_Formatter)
     add_unit_options(w)
-    w.add_argument("--seeds", type=int, nargs="+", default=None, help="seeds to sweep (default: --seed)")
     w.add_argument("--layer-sets", nargs="+", default=None, help="layer sets to sweep, e.g. all latent "
                    "(default: --layers)")
     g = w.add_argument_group("Dask cluster (default: a local cluster sized to this machine)")
@@ -329,6 +339,8 @@ def _cli_words(err: UserError, parser: argparse.ArgumentParser) -> str:
     message = str(err)
     dests = {a.dest for action in parser._actions if isinstance(action, argparse._SubParsersAction)
              for choice in action.choices.values() for a in choice._actions}
+    if getattr(err, "argument", None) == "model_seed":  # the option is --seed (--seeds)
+        return re.sub(r"\bmodel_seed\b", "--seed", message, count=1)
     argument = getattr(err, "argument", None)
     if argument is not None and argument in dests:
         message = re.sub(rf"\b{argument}\b", "--" + argument.replace("_", "-"), message, count=1)

@@ -1,7 +1,9 @@
 """Rank every whole unit under a results directory into one table (``rank``) and write it (``write``).
 
-One row per dataset × method × layer set × model × weights (and weights source) × seed: rank
-(within dataset, method and layer set, by mean score), the mean score over sites with a 95 %
+One row per dataset × method × layer set × settings × model × weights (and weights source) × model
+seed: rank (within dataset, method, layer set and settings, by mean score), ``settings``: the
+settings that tell the row's comparison apart from the others of its dataset, method and layer set
+(e.g. ``folds=10``; empty when there is one), the mean score over sites with a 95 %
 percentile-bootstrap CI (seeded; the seed is a column), mean signed r², mean normalised score,
 n_sites, the model's catalogue metadata, and for pretrained rows the difference to the same
 architecture's random row (same seed when there is one). Reads CSVs only: no torch.
@@ -14,11 +16,14 @@ import numpy as np
 import pandas as pd
 
 from .cache import atomic_path
-from .results import read_scores
+from .results import KEY_COLUMNS, read_scores
+from .results.files import NOT_SETTINGS
 from .stats import bootstrap_ci
 
-GROUP = ["dataset", "method", "layer_set", "model", "weights", "weights_source", "seed"]
-COLUMNS = ["dataset", "method", "layer_set", "rank", "model", "weights", "weights_source", "seed", "mean_score",
+SCOPE = ["dataset", "method", "layer_set", "settings_key"]
+GROUP = [*SCOPE, "model", "weights", "weights_source", "model_seed"]
+COLUMNS = ["dataset", "method", "layer_set", "settings", "settings_key", "rank", "model", "weights", "weights_source",
+           "model_seed", "mean_score",
            "ci_low", "ci_high", "mean_score_r2", "mean_score_normalized", "n_sites", "n_params", "depth", "source",
            "pretrained_minus_random", "bootstrap_seed"]
 
@@ -42,21 +47,36 @@ def rank(directory: str | Path = "results", bootstrap_seed: int = 0) -> pd.DataF
     table = pd.DataFrame(rows).join(_metadata(), on="model")
     table["source"] = table["source"].fillna("unknown")
     table["pretrained_minus_random"] = [_minus_random(table, row) for row in table.itertuples()]
-    ranks = table.groupby(["dataset", "method", "layer_set"])["mean_score"].rank(ascending=False, method="min")
+    labels = settings_labels(scores)
+    table["settings"] = [labels[key] for key in table[SCOPE].itertuples(index=False, name=None)]
+    ranks = table.groupby(SCOPE)["mean_score"].rank(ascending=False, method="min")
     table["rank"] = ranks.astype(int)
-    return table.sort_values(["dataset", "method", "layer_set", "rank", "model"])[COLUMNS].reset_index(drop=True)
+    return table.sort_values([*SCOPE, "rank", "model"])[COLUMNS].reset_index(drop=True)
+
+
+def settings_labels(scores: pd.DataFrame) -> dict[tuple, str]:
+    """Per (dataset, method, layer set, settings_key): the settings in which it differs from the other
+    settings of its dataset, method and layer set, as ``field=value, ...`` ("" where there is one)."""
+    fields = [c for c in KEY_COLUMNS if c not in NOT_SETTINGS and c != "dataset"]
+    labels = {}
+    for _, group in scores.drop_duplicates(SCOPE).groupby(SCOPE[:-1]):
+        varying = [c for c in fields if group[c].astype(str).nunique() > 1]
+        for row in group.to_dict("records"):
+            labels[tuple(row[c] for c in SCOPE)] = ", ".join(f"{c}={row[c]}" for c in varying)
+    return labels
 
 
 def _minus_random(table: pd.DataFrame, row) -> float:
     if row.weights != "pretrained":
         return np.nan
     random = table[(table["dataset"] == row.dataset) & (table["method"] == row.method)
-                   & (table["layer_set"] == row.layer_set) & (table["model"] == row.model)
+                   & (table["layer_set"] == row.layer_set) & (table["settings_key"] == row.settings_key)
+                   & (table["model"] == row.model)
                    & (table["weights"] == "random")]
     if random.empty:
         return np.nan
-    same_seed = random[random["seed"] == row.seed]
-    match = same_seed if len(same_seed) else random.sort_values("seed")
+    same_seed = random[random["model_seed"] == row.model_seed]
+    match = same_seed if len(same_seed) else random.sort_values("model_seed")
     return float(row.mean_score - match["mean_score"].iloc[0])
 
 

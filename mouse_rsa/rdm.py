@@ -1,8 +1,9 @@
-"""Representational dissimilarity matrices (RDMs) and their comparison.
+"""Representational dissimilarity matrices (RDMs), their upper triangles, and Pearson correlation.
 
 Definitions follow rsatoolbox where they overlap: an RDM is 1 - Pearson correlation between the
 response patterns of two stimuli (rsatoolbox's ``method='correlation'``); RDMs are compared on their
-upper triangles (``rsatoolbox.rdm.compare`` with ``'corr'`` or ``'spearman'``).
+upper triangles (``rsatoolbox.rdm.compare`` with ``'corr'`` or ``'spearman'``). ``upper`` and
+``pearson`` are the project's one upper-triangle helper and one Pearson correlation.
 """
 from __future__ import annotations
 
@@ -31,10 +32,27 @@ def rdm_from_gram(gram: np.ndarray) -> np.ndarray:
     return np.clip(1.0 - corr, 0.0, 2.0)
 
 
-def upper(matrix: np.ndarray) -> np.ndarray:
-    """Upper triangle (k=1) of a square matrix as a vector, in row-major order."""
-    i, j = np.triu_indices(matrix.shape[0], k=1)
-    return matrix[i, j]
+def upper(matrices: np.ndarray) -> np.ndarray:
+    """Upper triangle (k=1, row-major) of a square matrix or a stack of them: (..., S, S) → (..., S·(S−1)/2)."""
+    i, j = np.triu_indices(matrices.shape[-1], k=1)
+    return matrices[..., i, j]
+
+
+def pearson(a: np.ndarray, b: np.ndarray, axis: int = 0) -> np.ndarray:
+    """Pearson r between ``a`` and ``b`` along ``axis`` (the two broadcast); NaN where one is constant."""
+    a = a - a.mean(axis=axis, keepdims=True)
+    b = b - b.mean(axis=axis, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return (a * b).sum(axis=axis) / np.sqrt((a * a).sum(axis=axis) * (b * b).sum(axis=axis))
+
+
+def correlation_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Pearson r between every column of ``a`` (n × p) and every column of ``b`` (n × q): (p, q);
+    NaN where a column is constant."""
+    a = a - a.mean(axis=0)
+    b = b - b.mean(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return (a.T @ b) / np.sqrt(np.outer((a * a).sum(axis=0), (b * b).sum(axis=0)))
 
 
 def compare(a: np.ndarray, b: np.ndarray, method: str = "pearson") -> float:
@@ -45,22 +63,4 @@ def compare(a: np.ndarray, b: np.ndarray, method: str = "pearson") -> float:
         va, vb = stats.rankdata(va), stats.rankdata(vb)
     elif method != "pearson":
         raise ValueError(f"unknown RDM comparison {method!r}; use 'pearson' or 'spearman'")
-    return float(pearson_columns(va[:, None], vb[:, None])[0])
-
-
-def pearson_columns(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Pearson r between matching columns of ``a`` and ``b`` (n × k each); NaN where one is constant."""
-    a = a - a.mean(axis=0)
-    b = b - b.mean(axis=0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return (a * b).sum(axis=0) / np.sqrt((a * a).sum(axis=0) * (b * b).sum(axis=0))
-
-
-
-def correlation_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Pearson r between every column of ``a`` (n × p) and every column of ``b`` (n × q): (p, q);
-    NaN where a column is constant."""
-    a = a - a.mean(axis=0)
-    b = b - b.mean(axis=0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return (a.T @ b) / np.sqrt(np.outer((a * a).sum(axis=0), (b * b).sum(axis=0)))
+    return float(pearson(va, vb))

@@ -1,34 +1,123 @@
-"""``benchmark``: plan units, prepare the neural targets once, run every unit in this process, write it.
+"""Run units: features once per feature group, every method on them (``run_units``); and ``benchmark``,
+the serial loop that plans units, prepares the neural targets once and writes each unit as it is scored.
 
-The main job of the tool (``mouse-rsa benchmark``). Units run one feature group at a time (features
-are extracted once for both methods) and each unit's files are written as soon as it is scored, so an
-interrupted run keeps what it finished; with ``resume`` a unit whose key and files are already whole
-under ``out`` is read back instead of recomputed. ``mouse_rsa.sweep`` runs the same units on Dask.
+``run_units`` is the one code path of a unit: ``benchmark`` (one process) and ``mouse_rsa.sweep``
+(Dask workers) both call it. ``benchmark`` runs units one feature group at a time and writes each
+unit's files as soon as it is scored, so an interrupted run keeps what it finished; with ``resume``
+a unit whose key and files are already whole under ``out`` is read back instead of recomputed.
 """
 from __future__ import annotations
 
+import resource
+import time
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 from tqdm.auto import tqdm
 
+import model_zoo
+
+from . import methods as registry
 from . import results
 from .cache import cache_dir
-from .errors import UserError, WeightsUnavailable
+from .errors import InvalidInput, UserError, WeightsUnavailable
+from .rdm import upper
 from .settings import Settings
-from .targets import Targets
-from .units import Unit, feature_groups, plan, prepare_targets, run_units
+from .units import Unit, feature_groups, plan, prepare_targets
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from .features.grams import LayerGrams
+    from .neural.targets import Targets
+
+
+class ConstantLayerWarning(UserWarning):
+    """A layer whose RDM is undefined or flat was left out of the scoring."""
+
+
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def unit_features(unit: Unit, stimuli: np.ndarray, progress: bool = True) -> tuple[LayerGrams, dict[str, float]]:
+    """The layer summaries of ``unit`` on ``stimuli`` and the seconds they took (build_s, extract_s).
+
+    With the cache on (``settings.use_cache``) a cached file is read and no model is built (nor torch
+    imported); otherwise the model is built, its layers extracted and, with the cache on, saved.
+    """
+    from .features import cache as feature_cache
+
+    s = unit.settings
+    path = feature_cache.path_for(unit, stimuli) if s.use_cache else None
+    start = time.perf_counter()
+    cached = feature_cache.load(path) if path is not None and path.exists() else None
+    if cached is not None:
+        return cached, {"build_s": 0.0, "extract_s": time.perf_counter() - start}
+    from .features.extraction import Run, extract
+
+    zoo = model_zoo.create(unit.model, weights=unit.weights, seed=s.model_seed,
+                           weights_file=s.weights_file if unit.weights == "pretrained" else None)
+    built = time.perf_counter()
+    pattern = model_zoo.latent_layers(zoo) if s.layers == "latent" else s.layer_pattern
+    grams = extract(zoo, stimuli, pattern, s.max_dim, s.model_seed, Run(s.batch_size, s.device, s.precision, progress))
+    if path is not None:
+        feature_cache.save(grams, path)
+    return grams, {"build_s": built - start, "extract_s": time.perf_counter() - built}
+
+
+def usable_layers(grams: LayerGrams, model: str) -> LayerGrams:
+    """Drop layers with constant features (undefined or flat RDM) with one warning naming them."""
+    bad = set(grams.degenerate_layers())
+    if not bad:
+        return grams
+    if len(bad) == grams.n_layers:
+        raise InvalidInput(f"every layer of {model} has constant features on these stimuli; nothing to score",
+                           argument="model")
+    shown = ", ".join(sorted(bad)[:5]) + (" ..." if len(bad) > 5 else "")
+    warnings.warn(f"{model}: {len(bad)} layer(s) with constant features left out: {shown}", ConstantLayerWarning,
+                  stacklevel=3)
+    return grams.select([i for i, n in enumerate(grams.names) if n not in bad])
+
+
+def run_units(units: Sequence[Unit], targets: Targets, progress: bool = True) -> list[results.UnitResult]:
+    """Run units that share features (see ``feature_groups``): build once, extract once, score each."""
+    from .methods.folds import stimulus_folds
+
+    if len({u.features_id for u in units}) != 1:
+        raise ValueError("run_units takes units that share features; group them with feature_groups")
+    first = units[0]
+    grams, feature_timings = unit_features(first, targets.stimuli, progress)
+    grams = usable_layers(grams, first.model)
+    done = []
+    for unit in units:
+        t0 = time.perf_counter()
+        s = unit.settings
+        method = registry.get(unit.method)
+        design = registry.Design(stimulus_folds(targets.n_stimuli, s.folds, s.repeats, s.cv_seed), s.cv_seed)
+        scored = method.score(grams, targets, design)
+        keep_rdms = method.keeps_layer_rdms and s.layers == "latent"
+        rdms = dict(zip(grams.names, upper(grams.rdms()))) if keep_rdms else {}
+        timings = {**feature_timings, "score_s": time.perf_counter() - t0, "peak_rss_mb": _peak_rss_mb()}
+        done.append(results.UnitResult(unit.key(targets), unit.describe(), scored.sites, scored.layers,
+                                       scored.tables, rdms, scored.arrays, timings))
+    return done
 
 
 @dataclass
 class BenchmarkResult:
-    """Tables of every unit run or reused (with key columns), the files written, and what did not run."""
+    """Tables of every unit run or reused (with key columns), the files written, and what did not run.
+
+    ``tables`` holds the methods' own tables by name (e.g. ``nnls``), concatenated over units.
+    """
 
     scores: pd.DataFrame
     layers: pd.DataFrame
-    nnls: pd.DataFrame
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     files: list[Path] = field(default_factory=list)
     reused: int = 0
     skipped: list[str] = field(default_factory=list)  # pretrained weights unavailable under weights='both'
@@ -38,14 +127,14 @@ class BenchmarkResult:
 
 def _group_label(group: list[Unit]) -> str:
     unit = group[0]
-    return f"{unit.model} ({unit.weights}, seed {unit.settings.seed}, layers {unit.settings.layers})"
+    return f"{unit.model} ({unit.weights}, model seed {unit.settings.model_seed}, layers {unit.settings.layers})"
 
 
-def _prepare(units: list[Unit], settings: Settings, out: str | Path | None) -> Targets:
+def _prepare(units: list[Unit], out: str | Path | None) -> Targets:
     """Check every output before any work, then load the targets once for all units."""
     if out is not None:
         results.check_writable(out)
-    if settings.use_cache:
+    if any(u.settings.use_cache for u in units):
         results.check_writable(cache_dir("features"), argument="cache directory ($MOUSE_RSA_CACHE)")
     (targets,) = prepare_targets(units).values()  # one settings object: one neural target
     if out is not None:
@@ -82,24 +171,28 @@ def _run_group(group: list[Unit], targets: Targets, out: str | Path | None, resu
 
 def benchmark(models: str | Sequence[str], settings: Settings | None = None, weights: str = "both",
               methods: str | Sequence[str] = "rsa", out: str | Path | None = "results", resume: bool = False,
-              progress: bool = True, **options) -> BenchmarkResult:
+              progress: bool = True, seeds: Sequence[int] | None = None, **options) -> BenchmarkResult:
     """Score ``models`` against every neural site and write one set of files per unit under ``out``.
 
-    ``settings`` (or keyword ``options`` for its fields, e.g. ``dataset='demo', seed=1``) say what to
-    compute; ``weights`` is pretrained, random or both; ``methods`` rsa, encoding, all or a list.
-    ``out=None`` writes nothing. A group of units that raises is reported in ``failed`` (one line) and
-    the others go on; pretrained weights that are unavailable under ``weights='both'`` are reported in
-    ``skipped``. If nothing could run, the first error is raised.
+    ``settings`` (or keyword ``options`` for its fields, e.g. ``dataset='demo', cv_seed=1``) say what
+    to compute; ``weights`` is pretrained, random or both; ``methods`` rsa, encoding, all or a list;
+    ``seeds`` the model seeds (default: the settings' ``model_seed``). ``out=None`` writes nothing. A
+    group of units that raises is reported in ``failed`` (one line) and the others go on; pretrained
+    weights that are unavailable under ``weights='both'`` are reported in ``skipped``. If nothing could
+    run, the first error is raised.
     """
     settings = (settings or Settings()).replace(**options)
-    units = plan(models, settings, weights, methods)
-    targets = _prepare(units, settings, out)
-    report = BenchmarkResult(pd.DataFrame(), pd.DataFrame(), pd.DataFrame())
+    units = plan(models, settings, weights, methods, seeds=seeds)
+    targets = _prepare(units, out)
+    report = BenchmarkResult(pd.DataFrame(), pd.DataFrame())
     tables: list[dict[str, pd.DataFrame]] = []
-    for group in tqdm(feature_groups(units), desc="units", unit="model", disable=not progress or len(units) < 2):
+    groups = feature_groups(units)
+    for group in tqdm(groups, desc="units", unit="model", disable=not progress or len(groups) < 2):
         tables += _run_group(group, targets, out, resume, progress, report, weights)
     if not tables:
         raise report.errors[0]
-    for part in ("scores", "layers", "nnls"):
-        setattr(report, part, pd.concat([t[part] for t in tables], ignore_index=True))
+    parts = dict.fromkeys(part for t in tables for part in t)
+    merged = {part: pd.concat([t[part] for t in tables if part in t], ignore_index=True) for part in parts}
+    report.scores, report.layers = merged.pop("scores"), merged.pop("layers")
+    report.tables = merged
     return report

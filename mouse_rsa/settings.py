@@ -1,13 +1,20 @@
 """Settings of a benchmark run: one frozen dataclass, validated once, whose defaults the CLI shows.
 
-Fields fall in four groups by what they change:
+Three independent random streams, each with its own seed (each written into every row):
+
+* ``model_seed``: random weights and the count-sketch of large layers (the model's features);
+* ``cv_seed``: the cross-validation folds and repeats over stimuli (the scoring);
+* ``target_seed``: the random split-halves of the reliability of cells and site RDMs (the target).
+
+So every model seed of a sweep is scored against the very same sites, RDMs and folds. The other
+fields fall in four groups by what they change:
 
 * the neural target (which cells, sites and RDMs): ``dataset`` or ``stimuli`` + ``neural_rdms``,
-  ``reliability_threshold``, ``min_cells``, ``reliability_splits`` and ``seed`` (reliability splits);
-* the model's features: ``layers`` (``all``, ``latent`` or a glob), ``max_dim``, ``weights_file``
-  and ``seed`` (random weights, projections);
-* the scoring: ``folds``, ``repeats`` and ``seed`` (fold assignment);
-* the run only (never the numbers): ``batch_size``, ``device``, ``use_cache``.
+  ``reliability_threshold``, ``min_cells``, ``reliability_splits``, ``target_seed``;
+* the model's features: ``layers`` (``all``, ``latent`` or a glob), ``max_dim``, ``weights_file``,
+  ``precision``, ``model_seed`` (and the device kind they were computed on);
+* the scoring: ``folds``, ``repeats``, ``cv_seed``;
+* the run only (never the numbers): ``batch_size``, ``device`` (which GPU), ``use_cache``.
 
 Everything in the first three groups is part of a unit's key (``mouse_rsa.units``).
 """
@@ -16,14 +23,16 @@ from __future__ import annotations
 import dataclasses
 import math
 import numbers
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import InvalidInput
 
-LAYER_SETS = ("all", "latent")
-DEVICES = ("auto", "cpu", "cuda")
+DEVICES = ("auto", "cpu", "cuda")  # and cuda:N
+PRECISIONS = ("float32", "float64")
 MAX_SEED = 2**32 - 1
+SEEDS = ("model_seed", "cv_seed", "target_seed")
 
 
 @dataclass(frozen=True)
@@ -33,7 +42,9 @@ class Settings:
     dataset: str = "allen"
     stimuli: str | None = None
     neural_rdms: str | None = None
-    seed: int = 0
+    model_seed: int = 0
+    cv_seed: int = 0
+    target_seed: int = 0
     folds: int = 6
     repeats: int = 1
     layers: str = "all"
@@ -42,6 +53,7 @@ class Settings:
     reliability_threshold: float = 0.75
     min_cells: int = 10
     reliability_splits: int = 10
+    precision: str = "float32"
     batch_size: int = 16  # vgg16 at 224 px stays near 2 GB (features.DEFAULT_BATCH)
     device: str = "auto"
     use_cache: bool = True
@@ -49,7 +61,8 @@ class Settings:
     def __post_init__(self) -> None:
         if not isinstance(self.dataset, (str, Path)):
             raise InvalidInput("dataset must be a name (allen, demo) or the path of a dataset file", argument="dataset")
-        _check_int("seed", self.seed, 0, MAX_SEED)
+        for name in SEEDS:
+            _check_int(name, getattr(self, name), 0, MAX_SEED)
         _check_int("folds", self.folds, 2)
         _check_int("repeats", self.repeats, 1)
         _check_int("max_dim", self.max_dim, 1)
@@ -60,8 +73,11 @@ class Settings:
         if isinstance(threshold, bool) or not isinstance(threshold, numbers.Real) or not -1 <= threshold <= 1:
             raise InvalidInput(f"reliability_threshold must be a number in [-1, 1], not {threshold!r}",
                                argument="reliability_threshold")
-        if self.device not in DEVICES:
-            raise InvalidInput(f"device must be one of {', '.join(DEVICES)}, not {self.device!r}", argument="device")
+        if not isinstance(self.device, str) or not (self.device in DEVICES or re.fullmatch(r"cuda:\d+", self.device)):
+            raise InvalidInput(f"device must be auto, cpu, cuda or cuda:N, not {self.device!r}", argument="device")
+        if self.precision not in PRECISIONS:
+            raise InvalidInput(f"precision must be one of {', '.join(PRECISIONS)}, not {self.precision!r}",
+                               argument="precision")
         if not isinstance(self.layers, str) or not self.layers.strip():
             raise InvalidInput("layers must be 'all', 'latent' or a glob such as 'features.*'", argument="layers")
         if (self.stimuli is None) != (self.neural_rdms is None):
@@ -79,15 +95,10 @@ class Settings:
         return None if self.layers == "all" else self.layers
 
     def target_fields(self) -> dict:
-        """The fields that decide the neural target (and nothing else)."""
+        """The fields that decide the neural target (and nothing else): no model or cross-validation seed."""
         return {"dataset": str(self.dataset), "stimuli": self.stimuli, "neural_rdms": self.neural_rdms,
                 "reliability_threshold": float(self.reliability_threshold), "min_cells": self.min_cells,
-                "reliability_splits": self.reliability_splits, "seed": self.seed}
-
-
-def defaults() -> Settings:
-    """The default settings (what ``mouse-rsa benchmark --help`` shows)."""
-    return Settings()
+                "reliability_splits": self.reliability_splits, "target_seed": self.target_seed}
 
 
 def _check_int(name: str, value, low: int, high: float = math.inf) -> None:

@@ -10,8 +10,8 @@ from statsmodels.stats.multitest import multipletests
 DEFAULT_BOOTSTRAP = 10_000
 ALPHA = 0.05
 # result columns that keep comparisons apart, where a table has them
-SCOPE = ("dataset", "targets_key", "method", "layer_set")
-PAIRED_COLUMNS = ["model", "seed", "n_sites", "mean_difference", "t", "p_ttest", "p_wilcoxon"]
+SCOPE = ("dataset", "settings_key", "method", "layer_set")
+PAIRED_COLUMNS = ["model", "model_seed", "n_sites", "mean_difference", "t", "p_ttest", "p_wilcoxon"]
 
 
 def bootstrap_ci(values: ArrayLike, confidence: float = 0.95, n_resamples: int = DEFAULT_BOOTSTRAP,
@@ -46,17 +46,17 @@ def _paired_row(group: pd.DataFrame) -> dict[str, float] | None:
 def paired_comparison(scores: pd.DataFrame, method: str | None = None) -> pd.DataFrame:
     """Pretrained vs random per architecture over the sites both were scored on.
 
-    One row per scope (dataset, targets_key, method, layer_set: those ``scores`` has) × model × seed:
+    One row per scope (dataset, settings_key, method, layer_set: those ``scores`` has) × model × model seed:
     mean difference, paired t-test and Wilcoxon signed-rank p-values, and Bonferroni- and
     Holm-corrected t-test p-values across the architectures of a scope.
     """
     data = scores if method is None else scores[scores["method"] == method]
     scope = [c for c in SCOPE if c in data.columns]
     rows = []
-    for key, group in data.groupby([*scope, "model", "seed"]):
+    for key, group in data.groupby([*scope, "model", "model_seed"]):
         row = _paired_row(group)
         if row is not None:
-            rows.append({**dict(zip([*scope, "model", "seed"], key)), **row})
+            rows.append({**dict(zip([*scope, "model", "model_seed"], key)), **row})
     table = pd.DataFrame(rows, columns=[*scope, *PAIRED_COLUMNS])
     for name, how in (("p_bonferroni", "bonferroni"), ("p_holm", "holm")):
         table[name] = np.nan

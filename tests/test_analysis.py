@@ -13,7 +13,7 @@ from mouse_rsa.analysis.models import model_table
 from mouse_rsa.errors import InvalidInput
 
 CLUSTERS = ["2D", "3D", "geometric", "semantic", "miscellaneous"]
-GROUP = {"dataset": "synth", "targets_key": "t" * 16, "method": "rsa_nnls"}
+GROUP = {"dataset": "synth", "settings_key": "s" * 12, "targets_key": "t" * 16, "method": "rsa_nnls"}
 ARCHITECTURES = {  # name: n_params, depth, top1, gflops
     "alexnet": (61.1e6, 8, 56.5, 0.71), "resnet18": (11.7e6, 18, 69.8, 1.81), "vgg11": (132.9e6, 11, 69.0, 7.61),
     "squeezenet1_0": (1.2e6, 26, 58.1, 0.82), "mobilenet_v2": (3.5e6, 53, 71.9, 0.30),
@@ -33,7 +33,7 @@ def catalogue() -> pd.DataFrame:
 
 def score_rows(model: str, weights: str, values: dict, layer_set: str = "latent", seed: int = 0) -> list[dict]:
     """Minimal scores rows (the columns the analyses read) for one unit; values: (area, layer) → score."""
-    return [{**GROUP, "layer_set": layer_set, "model": model, "weights": weights, "seed": seed, "area": a,
+    return [{**GROUP, "layer_set": layer_set, "model": model, "weights": weights, "model_seed": seed, "area": a,
              "cortical_layer": c, "site": f"{a}_{c}", "score": v} for (a, c), v in values.items()]
 
 
@@ -120,7 +120,7 @@ def test_property_correlations_match_scipy_on_the_model_means():
     assert (table["n_models"] == len(ARCHITECTURES)).all()              # no task model, no baseline
     for weights in ("pretrained", "random"):
         rows = scores[(scores["weights"] == weights) & scores["model"].isin(ARCHITECTURES)]
-        means = rows.groupby(["model", "seed"])["score"].mean().groupby("model").mean()
+        means = rows.groupby(["model", "model_seed"])["score"].mean().groupby("model").mean()
         for k, prop in enumerate(properties.PROPERTIES):
             x = np.array([ARCHITECTURES[m][k] for m in means.index])
             got = table[(table["weights"] == weights) & (table["property"] == prop)].set_index("statistic")
@@ -224,11 +224,12 @@ def test_split_design_rejects_impossible_designs():
 def write_unit(root, model: str, weights: str, layer_set: str, site_scores: dict, rdm: np.ndarray | None = None,
                seed: int = 0, n_layers: int = 1) -> None:
     """One whole unit through ``results.write_unit``: scores per site, a layer profile, the latent RDM."""
-    key = {**GROUP, "dataset_hash": "h", "model": model, "weights": weights, "seed": seed,
-           "weights_source": "fixed" if weights == "fixed" else f"seed {seed}", "layer_set": layer_set,
-           "folds": 6, "repeats": 1, "max_dim": 4096, "reliability_threshold": 0.5, "min_cells": 5,
-           "reliability_splits": 10, "code_version": "test"}
-    key["unit_key"] = results.unit_key(key)
+    fields = {**GROUP, "dataset_hash": "h", "model": model, "weights": weights, "model_seed": seed,
+              "weights_source": "fixed" if weights == "fixed" else f"seed {seed}", "layer_set": layer_set,
+              "cv_seed": 0, "target_seed": 0, "folds": 6, "repeats": 1, "max_dim": 4096, "reliability_threshold": 0.5,
+              "min_cells": 5, "reliability_splits": 10, "precision": "float32", "device": "cpu", "code_version": "test",
+              "code_fingerprint": "test"}
+    key = results.with_digests(fields)
     sites = pd.DataFrame([{"area": a, "cortical_layer": c, "site": f"{a}_{c}", "score": v}
                           for (a, c), v in site_scores.items()])
     scores = sites.assign(n_cells=20, score_r2=np.sign(sites["score"]) * sites["score"] ** 2, ceiling=0.8,
@@ -237,13 +238,12 @@ def write_unit(root, model: str, weights: str, layer_set: str, site_scores: dict
     scores["score_normalized"] = scores["score_r2"] / 0.8
     depth = np.linspace(0, 1, n_layers) if n_layers > 1 else np.zeros(1)
     layers = pd.concat([sites.assign(layer=f"l{k}", layer_index=k, layer_depth=d,
-                                     rsa_pearson=sites["score"] * (1 - (d - 0.3 * (k % 2)) ** 2),
-                                     rsa_spearman=sites["score"], encoding_median_r=np.nan,
-                                     encoding_alpha_at_edge=False).drop(columns="score")
+                                     layer_score=sites["score"] * (1 - (d - 0.3 * (k % 2)) ** 2),
+                                     rsa_spearman=sites["score"]).drop(columns="score")
                         for k, d in enumerate(depth)], ignore_index=True)
     rdms = {"latent": rdm} if rdm is not None else {}
-    results.write_unit(root, results.UnitResult(key, {"model": model}, scores[results.SITE_COLUMNS], layers,
-                                                pd.DataFrame(), rdms))
+    results.write_unit(root, results.UnitResult(key, {"model": model}, scores[results.SITE_COLUMNS], layers, {},
+                                                rdms))
 
 
 SITES = [(a, c) for a in ("VISp", "VISl", "VISal") for c in ("L2/3", "L4", "L5")]

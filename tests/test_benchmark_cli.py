@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from helpers import unit_file
 from PIL import Image
 
 import model_zoo
@@ -32,8 +33,9 @@ def test_help_lists_every_subcommand_and_shows_the_library_defaults():
     assert [name for name in listed if name in commands] == commands
     bench = next(a for a in parser._actions if a.dest == "command").choices["benchmark"]
     defaults = {a.dest: a.default for a in bench._actions}
+    assert defaults.pop("model_seeds") == [Settings().model_seed]
     for field, value in vars(Settings()).items():
-        assert defaults[field] == value, field
+        assert defaults.get(field, value) == value and (field in defaults or field == "model_seed"), field
     text = bench.format_help()
     assert "(default: 0.75)" in text and "(default: 4096)" in text and "(default: all)" in text
 
@@ -59,18 +61,18 @@ def test_benchmark_writes_tidy_keyed_tables_and_leaderboard_never_duplicates(cap
                           "--out", str(out), "--quiet", "--seed", "3")
     assert code == 0 and "VISp_L23" in stdout
     unit = out / "demo" / "gabor"
-    scores = pd.read_csv(unit / "fixed-seed3-all-rsa.scores.csv")
+    scores = pd.read_csv(unit_file(unit, "fixed-seed3-all-rsa_nnls", "scores.csv"))
     assert list(scores.columns) == results.SCORE_COLUMNS and len(scores) == 21
-    assert (scores["seed"] == 3).all() and (scores["method"] == "rsa_nnls").all() and scores["unit_key"].nunique() == 1
+    assert (scores["model_seed"] == 3).all() and (scores["method"] == "rsa_nnls").all() and scores["unit_key"].nunique() == 1
     np.testing.assert_allclose(scores["score_r2"], np.sign(scores["score"]) * scores["score"] ** 2)
     np.testing.assert_allclose(scores["score_normalized"], scores["score_r2"] / scores["ceiling"])
-    layers = pd.read_csv(unit / "fixed-seed3-all-rsa.layers.csv")
-    assert list(layers.columns) == results.LAYER_COLUMNS and set(layers["layer"]) == {"energy"}
-    encoding = pd.read_csv(unit / "fixed-seed3-all-encoding.scores.csv")
+    layers = pd.read_csv(unit_file(unit, "fixed-seed3-all-rsa_nnls", "layers.csv"))
+    assert list(layers.columns) == [*results.LAYER_COLUMNS, "rsa_spearman"] and set(layers["layer"]) == {"energy"}
+    encoding = pd.read_csv(unit_file(unit, "fixed-seed3-all-encoding_ridge", "scores.csv"))
     assert (encoding["method"] == "encoding_ridge").all() and encoding["n_cells"].sum() > 400
-    nnls = pd.read_csv(unit / "fixed-seed3-all-rsa.nnls.csv")
+    nnls = pd.read_csv(unit_file(unit, "fixed-seed3-all-rsa_nnls", "nnls.csv"))
     assert len(nnls) == 21 * 6 * 2 and (nnls.loc[nnls["regressor"] == "energy", "weight"] >= 0).all()
-    sidecar = json.loads((unit / "fixed-seed3-all-rsa.unit.json").read_text())
+    sidecar = json.loads(unit_file(unit, "fixed-seed3-all-rsa_nnls", "unit.json").read_text())
     assert sidecar["key"]["unit_key"] == scores["unit_key"][0] and sidecar["files"]["scores"]["rows"] == 21
     first = rank(out)
     run(capsys, "benchmark", "--model", "gabor", "--dataset", "demo", "--out", str(out), "--quiet", "--seed", "3")
@@ -84,7 +86,7 @@ def test_benchmark_writes_tidy_keyed_tables_and_leaderboard_never_duplicates(cap
 
 def test_same_seed_same_numbers():
     def scores(seed):
-        return benchmark("pixels", weights="fixed", out=None, progress=False, dataset="demo", seed=seed,
+        return benchmark("pixels", weights="fixed", out=None, progress=False, dataset="demo", cv_seed=seed,
                          use_cache=False).scores
 
     a, b, c = scores(5), scores(5), scores(6)

@@ -7,10 +7,13 @@ import numpy as np
 import pytest
 
 import model_zoo
-from mouse_rsa import feature_cache, features, targets
+from mouse_rsa import features
 from mouse_rsa.cache import cache_dir, load_checked
+from mouse_rsa.features import cache as feature_cache
+from mouse_rsa.neural import targets
+from mouse_rsa.runner import unit_features
 from mouse_rsa.settings import Settings
-from mouse_rsa.units import Unit, unit_features
+from mouse_rsa.units import Unit
 
 
 def _images(n=12, seed=0):
@@ -42,7 +45,7 @@ def test_cached_features_are_read_without_building_the_model(monkeypatch):
 
 
 @pytest.mark.parametrize("change", [
-    {"seed": 1}, {"max_dim": 100}, {"layers": "features.1*"}, {"layers": "latent"}, {"batch_size": 3},
+    {"model_seed": 1}, {"precision": "float64"}, {"max_dim": 100}, {"layers": "features.1*"}, {"layers": "latent"}, {"batch_size": 3},
     {"device": "cpu"}, {"folds": 3},
 ])
 def test_every_setting_that_changes_features_changes_the_file(change):
@@ -60,7 +63,7 @@ def test_other_stimuli_weights_or_model_use_another_file():
 
 
 def test_without_the_cache_nothing_is_read_or_written(monkeypatch):
-    unit = _unit(use_cache=False, seed=7)  # a file no other test writes
+    unit = _unit(use_cache=False, model_seed=7)  # a file no other test writes
     path = feature_cache.path_for(unit, _images())
     unit_features(unit, _images(), progress=False)
     assert not path.exists()
@@ -135,8 +138,8 @@ def test_the_site_selection_is_computed_once_per_dataset_and_settings(demo, monk
 
 
 def test_a_cached_selection_equals_a_fresh_one_and_a_damaged_file_is_rebuilt(demo):
-    settings = Settings(dataset="demo", min_cells=12)
-    fresh = targets.dataset_targets(demo, Settings(dataset="demo", min_cells=12, use_cache=False))
+    settings = Settings(dataset="demo", min_cells=13)  # a selection no other test caches
+    fresh = targets.dataset_targets(demo, Settings(dataset="demo", min_cells=13, use_cache=False))
     assert not cache_dir("targets", "demo", f"{fresh.key}.npz").exists()  # --no-cache writes nothing
     targets.dataset_targets(demo, settings)
     path = cache_dir("targets", "demo", f"{fresh.key}.npz")

@@ -110,7 +110,7 @@ def test_demo_matches_its_documentation(demo):
     sites = set(zip(demo.cells["area"], demo.cells["cortical_layer"]))
     assert len(sites) == 21 and ("VISal", "L6") not in sites
     truth = demo.metadata["ground_truth"]
-    assert truth["VISp_L23"] == {"model": "gabor", "weights": "fixed", "seed": 0, "layer": "energy"}
+    assert truth["VISp_L23"] == {"model": "gabor", "weights": "fixed", "model_seed": 0, "layer": "energy"}
     assert truth["VISam_L5"]["layer"] == demo_module.LATE[3]
     missing = np.isnan(demo.responses).mean()
     assert 0.002 < missing < 0.01

@@ -1,10 +1,11 @@
 import numpy as np
 import pytest
+from helpers import unit_file
 from sklearn.linear_model import RidgeCV
 
-from mouse_rsa import encoding
-from mouse_rsa.grams import LayerGrams
-from mouse_rsa.rsa import stimulus_folds
+from mouse_rsa.features.grams import LayerGrams
+from mouse_rsa.methods import encoding_ridge as encoding
+from mouse_rsa.methods.folds import stimulus_folds
 
 
 def _grams_from_features(*layers):
@@ -142,8 +143,8 @@ def test_gabor_site_is_best_fit_by_the_gabor_baseline(demo, demo_scores):
 def test_method_all_writes_both_methods_for_the_network_and_the_baselines(demo_results, demo_scores):
     for model, weights in (("mobilenet_v2", "random"), ("gabor", "fixed"), ("pixels", "fixed"),
                            ("random_features", "random")):
-        for method in ("rsa", "encoding"):
-            assert (demo_results / "demo" / model / f"{weights}-seed0-all-{method}.scores.csv").exists()
+        for method in ("rsa_nnls", "encoding_ridge"):
+            assert unit_file(demo_results / "demo" / model, f"{weights}-seed0-all-{method}", "scores.csv").exists()
     counts = demo_scores.groupby(["model", "method"]).size()
     assert len(counts) == 8 and (counts == 21).all()
     import model_zoo

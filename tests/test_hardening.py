@@ -7,10 +7,12 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+from helpers import unit_file
 
-from mouse_rsa import results, runner, scoring
+from mouse_rsa import results, runner
 from mouse_rsa.cli import main
 from mouse_rsa.leaderboard import rank
+from mouse_rsa.methods.base import signed_r2
 from mouse_rsa.rdm import rdm
 from mouse_rsa.results import MalformedResultWarning
 
@@ -52,7 +54,7 @@ def test_resume_recomputes_a_unit_made_with_other_settings(capsys, tmp_path, dem
 def test_resume_reuses_a_whole_unit_and_redoes_one_that_lost_rows(capsys, tmp_path, demo, monkeypatch):
     out = tmp_path / "res"
     assert run(capsys, *BASE, "--out", str(out))[0] == 0
-    scores = out / "demo" / "pixels" / "fixed-seed0-all-rsa.scores.csv"
+    scores = unit_file(out / "demo" / "pixels", "fixed-seed0-all-rsa_nnls", "scores.csv")
     before = scores.read_text()
 
     def must_not_run(*args, **kwargs):
@@ -83,7 +85,7 @@ def test_leaderboard_ranks_the_good_units_and_names_the_bad_file(capsys, tmp_pat
     out = tmp_path / "res"
     assert run(capsys, "benchmark", "--model", "pixels", "gabor", "--dataset", "demo", "--quiet", "--out",
                str(out))[0] == 0
-    bad = out / "demo" / "gabor" / "fixed-seed0-all-rsa.scores.csv"
+    bad = unit_file(out / "demo" / "gabor", "fixed-seed0-all-rsa_nnls", "scores.csv")
     bad.write_text(bad.read_text().replace("VISp", "NaN", 1))
     stray = out / "demo" / "old" / "random-seed0-rsa.scores.csv"  # header-only file of an older layout
     stray.parent.mkdir()
@@ -106,7 +108,7 @@ def test_leaderboard_on_nothing_whole_is_one_line(capsys, tmp_path):
 # 3. scores that mean what they say ----------------------------------------------------------------
 def test_signed_r2_is_never_positive_for_a_negative_r():
     r = np.array([-0.088, 0.0, 0.5])
-    np.testing.assert_allclose(scoring.signed_r2(r), [-0.088 ** 2, 0.0, 0.25])
+    np.testing.assert_allclose(signed_r2(r), [-0.088 ** 2, 0.0, 0.25])
 
 
 def _stimuli(directory, n=12):

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from mouse_rsa import reliability as rel
+from mouse_rsa.neural import reliability as rel
 from mouse_rsa.rdm import rdm, upper
 
 

@@ -4,10 +4,12 @@ import numpy as np
 import pytest
 from scipy import optimize, stats
 
-from mouse_rsa import rsa
 from mouse_rsa.features import LayerGrams
+from mouse_rsa.methods import nnls
+from mouse_rsa.methods.folds import stimulus_folds
+from mouse_rsa.methods.rsa_nnls import layer_profile
 from mouse_rsa.rdm import compare, rdm, upper
-from mouse_rsa.units import ConstantLayerWarning, usable_layers
+from mouse_rsa.runner import ConstantLayerWarning, usable_layers
 
 
 def test_rdm_by_hand():
@@ -31,7 +33,7 @@ def test_layer_profile_matches_scipy_for_every_layer_and_site():
     layers = rng.normal(size=(45, 3))
     layers[:, 2] = np.round(layers[:, 2])          # ties: average ranks, as scipy
     sites = rng.normal(size=(45, 4))
-    pearson, spearman = rsa.layer_profile(layers, sites)
+    pearson, spearman = layer_profile(layers, sites)
     assert pearson.shape == spearman.shape == (3, 4)
     for k in range(3):
         for s in range(4):
@@ -41,7 +43,7 @@ def test_layer_profile_matches_scipy_for_every_layer_and_site():
 
 def _layer_vectors(n_stim=30, n_layers=4, seed=0):
     rng = np.random.default_rng(seed)
-    return rsa.upper_triangles(np.stack([rdm(rng.normal(size=(n_stim, 8))) for _ in range(n_layers)]))
+    return upper(np.stack([rdm(rng.normal(size=(n_stim, 8))) for _ in range(n_layers)])).T
 
 
 def _reference_cv_nnls(x, y, n_stimuli, partitions):
@@ -71,7 +73,7 @@ def _reference_cv_nnls(x, y, n_stimuli, partitions):
 
 
 def _assert_matches_reference(x, y, n_stimuli, partitions, weights=True):
-    fit = rsa.fit_cv_nnls(x, y, n_stimuli, partitions)
+    fit = nnls.fit_cv_nnls(x, y, n_stimuli, partitions)
     n_sites = y.shape[1]
     assert fit.scores.shape == (len(partitions), n_sites)
     assert fit.weights.shape == (len(partitions), len(partitions[0]), n_sites, x.shape[1])
@@ -90,9 +92,9 @@ def test_fit_cv_nnls_matches_the_per_fold_scipy_fit():
     n = 36
     x = _layer_vectors(n, 12, seed=1)
     planted = x[:, [0, 3, 7]] @ rng.random((3, 3)) + 0.02 * rng.normal(size=(len(x), 3))
-    random_sites = rsa.upper_triangles(np.stack([rdm(rng.normal(size=(n, 5))) for _ in range(3)]))
+    random_sites = upper(np.stack([rdm(rng.normal(size=(n, 5))) for _ in range(3)])).T
     y = np.column_stack([planted, random_sites, -x.sum(axis=1)])  # the last site gives every layer weight 0
-    fit = _assert_matches_reference(x, y, n, rsa.stimulus_folds(n, 6, 4, seed=2))
+    fit = _assert_matches_reference(x, y, n, stimulus_folds(n, 6, 4, seed=2))
     assert (fit.weights >= 0).all() and (fit.weights[..., :3, :] > 0).sum(axis=-1).min() >= 3
     assert (fit.scores[:, -1] == 0.0).all() and not fit.weights[..., -1, :].any()
 
@@ -103,8 +105,8 @@ def test_fit_cv_nnls_matches_scikit_learn_on_one_fold():
     n = 24
     x = _layer_vectors(n, 6, seed=3)
     y = x @ np.array([0.5, 0.0, 0.2, 0.0, 0.1, 0.3]) + 0.05 * _layer_vectors(n, 1, seed=9)[:, 0]
-    partitions = rsa.stimulus_folds(n, 3, 1, seed=0)
-    fit = rsa.fit_cv_nnls(x, y[:, None], n, partitions)
+    partitions = stimulus_folds(n, 3, 1, seed=0)
+    fit = nnls.fit_cv_nnls(x, y[:, None], n, partitions)
     i, j = np.triu_indices(n, k=1)
     for k, test in enumerate(partitions[0]):
         train = ~(np.isin(i, test) | np.isin(j, test))
@@ -119,7 +121,7 @@ def test_rank_deficient_layer_sets_give_the_reference_scores():
     # a duplicated layer, and a layer that is a positive mix of two others: X has rank 4 with 6 columns
     x = np.column_stack([base, base[:, 1], 0.5 * base[:, 0] + 0.5 * base[:, 3]])
     y = np.column_stack([base @ [0.1, 0.6, 0.0, 0.3], base[:, 1] + 0.1 * base[:, 2]])
-    partitions = rsa.stimulus_folds(n, 5, 3, seed=1)
+    partitions = stimulus_folds(n, 5, 3, seed=1)
     fit = _assert_matches_reference(x, y, n, partitions, weights=False)
     assert (fit.weights >= 0).all()
     # site 1 is layer 1 + 0.1 layer 2 exactly: the twins 1 and 4 share the weight 1 (about equally:
@@ -146,7 +148,7 @@ def _reference_fold(x, y):
 def test_nnls_recovers_a_known_nonnegative_mix():
     x = _layer_vectors()
     y = 0.7 * x[:, 0] + 0.3 * x[:, 2] + 0.1
-    fit = rsa.fit_cv_nnls(x, y[:, None], 30, rsa.stimulus_folds(30, 6, 2, seed=0))
+    fit = nnls.fit_cv_nnls(x, y[:, None], 30, stimulus_folds(30, 6, 2, seed=0))
     np.testing.assert_allclose(fit.scores, 1.0)
     np.testing.assert_allclose(fit.weights[..., 0, :], np.broadcast_to([0.7, 0.0, 0.3, 0.0], (2, 6, 4)), atol=1e-8)
     np.testing.assert_allclose(fit.intercepts, 0.1, atol=1e-8)
@@ -156,10 +158,10 @@ def test_pivoting_fallback_gives_the_same_fit(monkeypatch):
     n = 30
     x = _layer_vectors(n, 8, seed=6)
     y = np.column_stack([x[:, :3] @ [0.2, 0.5, 0.3], _layer_vectors(n, 1, seed=7)[:, 0]])
-    partitions = rsa.stimulus_folds(n, 6, 2, seed=0)
-    pivoting = rsa.fit_cv_nnls(x, y, n, partitions)
-    monkeypatch.setattr(rsa, "_MAX_PIVOTS", 0)      # every problem goes to scipy's NNLS on the Cholesky factor
-    fallback = rsa.fit_cv_nnls(x, y, n, partitions)
+    partitions = stimulus_folds(n, 6, 2, seed=0)
+    pivoting = nnls.fit_cv_nnls(x, y, n, partitions)
+    monkeypatch.setattr(nnls, "_MAX_PIVOTS", 0)      # every problem goes to scipy's NNLS on the Cholesky factor
+    fallback = nnls.fit_cv_nnls(x, y, n, partitions)
     np.testing.assert_allclose(fallback.weights, pivoting.weights, atol=1e-10)
     np.testing.assert_allclose(fallback.scores, pivoting.scores, atol=1e-12)
 
@@ -168,8 +170,8 @@ def test_no_held_out_cell_enters_its_fold_fit():
     n = 20
     x = _layer_vectors(n, 5, seed=8)
     y = x @ np.array([[0.3, 0.1], [0.0, 0.4], [0.2, 0.0], [0.1, 0.1], [0.0, 0.3]])
-    partitions = rsa.stimulus_folds(n, 5, 2, seed=3)
-    clean = rsa.fit_cv_nnls(x, y, n, partitions)
+    partitions = stimulus_folds(n, 5, 2, seed=3)
+    clean = nnls.fit_cv_nnls(x, y, n, partitions)
     i, j = np.triu_indices(n, k=1)
     test = partitions[1][2]
     touches = np.isin(i, test) | np.isin(j, test)
@@ -177,18 +179,18 @@ def test_no_held_out_cell_enters_its_fold_fit():
     x2, y2 = x.copy(), y.copy()
     x2[touches] += rng.normal(size=x2[touches].shape)
     y2[touches] += rng.normal(size=y2[touches].shape)
-    moved = rsa.fit_cv_nnls(x2, y2, n, partitions)
+    moved = nnls.fit_cv_nnls(x2, y2, n, partitions)
     np.testing.assert_allclose(moved.weights[1, 2], clean.weights[1, 2], atol=1e-10)
     np.testing.assert_allclose(moved.intercepts[1, 2], clean.intercepts[1, 2], atol=1e-10)
     assert not np.allclose(moved.weights[1, 0], clean.weights[1, 0], atol=1e-6)  # other folds did see them
 
 
 def test_every_cell_is_predicted_and_folds_partition_the_stimuli():
-    partitions = rsa.stimulus_folds(118, 6, 3, seed=0)
+    partitions = stimulus_folds(118, 6, 3, seed=0)
     for folds in partitions:
         assert sorted(np.concatenate(folds).tolist()) == list(range(118))
     assert not np.array_equal(partitions[0][0], partitions[1][0])
-    again = rsa.stimulus_folds(118, 6, 3, seed=0)
+    again = stimulus_folds(118, 6, 3, seed=0)
     assert all(np.array_equal(a, b) for pa, pb in zip(partitions, again) for a, b in zip(pa, pb))
 
 
@@ -197,7 +199,7 @@ def test_stimulus_folds_are_scikit_learns_kfold(n, folds, seed):
     from sklearn.model_selection import KFold
 
     rng = np.random.RandomState(seed)
-    for partition in rsa.stimulus_folds(n, folds, 4, seed):
+    for partition in stimulus_folds(n, folds, 4, seed):
         kf = KFold(n_splits=folds, shuffle=True, random_state=rng.randint(2**31 - 1))
         expected = [test for _, test in kf.split(np.arange(n))]
         assert len(partition) == folds and all(np.array_equal(a, b) for a, b in zip(partition, expected))
@@ -205,19 +207,19 @@ def test_stimulus_folds_are_scikit_learns_kfold(n, folds, seed):
 
 def test_flat_prediction_scores_zero_not_nan():
     x = _layer_vectors()
-    fit = rsa.fit_cv_nnls(x[:, :1], -x[:, :1], 30, rsa.stimulus_folds(30, 3, 1, 0))
+    fit = nnls.fit_cv_nnls(x[:, :1], -x[:, :1], 30, stimulus_folds(30, 3, 1, 0))
     assert fit.scores.tolist() == [[0.0]] and not fit.weights.any()
 
 
 def test_bad_partitions_are_rejected():
     x = _layer_vectors(10, 2)
-    uneven = rsa.stimulus_folds(10, 5, 1, 0) + rsa.stimulus_folds(10, 2, 1, 0)
+    uneven = stimulus_folds(10, 5, 1, 0) + stimulus_folds(10, 2, 1, 0)
     with pytest.raises(ValueError, match="same number of folds"):
-        rsa.fit_cv_nnls(x, x, 10, uneven)
+        nnls.fit_cv_nnls(x, x, 10, uneven)
     with pytest.raises(ValueError, match="cover every stimulus"):
-        rsa.fit_cv_nnls(x, x, 10, [[np.arange(5), np.arange(5, 9)]])
+        nnls.fit_cv_nnls(x, x, 10, [[np.arange(5), np.arange(5, 9)]])
     with pytest.raises(ValueError, match="finite"):
-        rsa.fit_cv_nnls(np.full_like(x, np.nan), x, 10, rsa.stimulus_folds(10, 5, 1, 0))
+        nnls.fit_cv_nnls(np.full_like(x, np.nan), x, 10, stimulus_folds(10, 5, 1, 0))
 
 
 def test_constant_layer_is_dropped_with_a_warning():

@@ -4,7 +4,7 @@ import pytest
 
 from mouse_rsa.data.dataset import NeuralDataset
 from mouse_rsa.errors import InvalidInput
-from mouse_rsa.sites import parse_site_key, select_sites, site_key
+from mouse_rsa.neural.sites import parse_site_key, select_sites, site_key
 
 
 def _dataset(cells_per_site, noise):

@@ -22,7 +22,7 @@ def test_paired_comparison_by_hand():
     rows = []
     for model, shift in (("a", 0.0), ("b", -0.1)):
         for w, values in (("pretrained", pre + shift), ("random", ran)):
-            rows += [{"dataset": "d", "method": "rsa_nnls", "model": model, "seed": 0, "weights": w,
+            rows += [{"dataset": "d", "method": "rsa_nnls", "model": model, "model_seed": 0, "weights": w,
                       "site": f"s{i}", "score": v} for i, v in enumerate(values)]
     table = paired_comparison(pd.DataFrame(rows)).set_index("model")
     t = stats.ttest_rel(pre, ran)
@@ -36,8 +36,8 @@ def test_paired_comparison_keeps_layer_sets_apart():
     rows = []
     for layer_set, shift in (("all", 0.1), ("latent", -0.1)):
         for w, base in (("pretrained", 0.3 + shift), ("random", 0.3)):
-            rows += [{"dataset": "d", "targets_key": "t", "method": "rsa_nnls", "layer_set": layer_set, "model": "a",
-                      "seed": 0, "weights": w, "site": f"s{i}", "score": base + 0.01 * i * (w == "random")}
+            rows += [{"dataset": "d", "settings_key": "t", "method": "rsa_nnls", "layer_set": layer_set, "model": "a",
+                      "model_seed": 0, "weights": w, "site": f"s{i}", "score": base + 0.01 * i * (w == "random")}
                      for i in range(4)]
     table = paired_comparison(pd.DataFrame(rows)).set_index("layer_set")
     assert table.loc["all", "mean_difference"] == pytest.approx(0.1 - 0.015)

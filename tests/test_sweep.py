@@ -79,7 +79,7 @@ def reference(tmp_path_factory, demo):
     try:
         with threadpool_limits(limits=1):
             for seed in SEEDS:
-                benchmark(MODELS, SETTINGS.replace(seed=seed), weights="both", methods="all", out=out,
+                benchmark(MODELS, SETTINGS.replace(model_seed=seed), weights="both", methods="all", out=out,
                           progress=False)
     finally:
         torch.set_num_threads(threads)
@@ -142,7 +142,7 @@ def _check_one_retry(report: SweepReport, out: Path, marker: Path, reference: di
     assert marker.exists()
     assert [r.status for r in report.records] == ["done"] * 8
     assert _tree(out) == reference
-    attempts = {(row["model"], row["seed"]): int(row["attempts"]) for row in _log(out)}
+    attempts = {(row["model"], row["model_seed"]): int(row["attempts"]) for row in _log(out)}
     assert sorted(attempts.values()) == [1, 1, 1, 2]
     assert max(attempts, key=attempts.get)[0] == "pixels"
 
@@ -199,7 +199,7 @@ def test_a_failing_unit_is_reported_and_the_others_are_done(tmp_path, cluster):
     assert failed.key["model"] == "squeezenet1_1" and "not a readable state dict" in failed.reason
     table = report.table().splitlines()
     assert table[1].split() == ["pixels", "1", "0", "0"] and table[2].split() == ["squeezenet1_1", "0", "0", "1"]
-    assert table[-1] == f"failed: squeezenet1_1 pretrained seed 0 layers all rsa_nnls: {failed.reason}"
+    assert table[-1] == f"failed: squeezenet1_1 pretrained model seed 0 layers all rsa_nnls: {failed.reason}"
     assert not (out / "demo" / "squeezenet1_1").exists()
     [row] = [row for row in _log(out) if row["status"] == "failed"]
     assert row["model"] == "squeezenet1_1" and row["reason"] == failed.reason
@@ -220,7 +220,7 @@ def test_slurm_dry_run_prints_the_job_script_without_slurm(tmp_path, capsys, mon
         assert line in printed.splitlines()
     assert "--nthreads 8" in printed and "--resources GPU=1" in printed
     assert printed.startswith("8 units in 4 feature groups") and "4 slurm job(s)" in printed
-    assert "  random_features random seed 1 layers all: rsa, encoding" in printed.splitlines()
+    assert "  random_features random model seed 1 layers all: rsa_nnls, encoding_ridge" in printed.splitlines()
     assert not out.exists()
 
 
@@ -318,7 +318,7 @@ def test_worker_memory_fits_the_largest_model():
 
 
 def test_log_appends_rows_under_one_header(tmp_path):
-    key = {"unit_key": "0123456789abcdef", "model": "m", "weights": "random", "seed": 3, "method": "rsa_nnls",
+    key = {"unit_key": "0123456789abcdef", "model": "m", "weights": "random", "model_seed": 3, "method": "rsa_nnls",
            "layer_set": "all"}
     append_log(tmp_path, [UnitRecord(key, "done", timings={"build_s": 1.23456, "peak_rss_mb": 100.0},
                                      worker="w0", attempts=1, elapsed_s=5.0)])
@@ -331,7 +331,7 @@ def test_log_appends_rows_under_one_header(tmp_path):
 
 def test_report_table_counts_each_status_per_model():
     def record(model, status, reason=""):
-        return UnitRecord({"model": model, "weights": "random", "seed": 0, "layer_set": "all", "method": "rsa_nnls"},
+        return UnitRecord({"model": model, "weights": "random", "model_seed": 0, "layer_set": "all", "method": "rsa_nnls"},
                           status, reason=reason)
 
     report = SweepReport([record("a", "done"), record("a", "skipped"), record("bb", "failed", "no weights"),
@@ -341,5 +341,5 @@ def test_report_table_counts_each_status_per_model():
         "a            2        1        0",
         "bb           0        0        1",
         "total        2        1        1",
-        "failed: bb random seed 0 layers all rsa_nnls: no weights",
+        "failed: bb random model seed 0 layers all rsa_nnls: no weights",
     ]

@@ -11,22 +11,23 @@ import pytest
 import torch
 
 import model_zoo
-from mouse_rsa import results, scoring
+from mouse_rsa import methods, results
 from mouse_rsa.errors import InvalidInput
-from mouse_rsa.features import extract
-from mouse_rsa.rsa import stimulus_folds
+from mouse_rsa.features import Run, extract
+from mouse_rsa.methods.folds import stimulus_folds
+from mouse_rsa.neural.targets import load_targets
 from mouse_rsa.runner import benchmark
 from mouse_rsa.settings import Settings
-from mouse_rsa.targets import load_targets
 from mouse_rsa.units import BaselineWeightsWarning, Unit, plan, read_units
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
 
 @pytest.mark.parametrize("field,value", [
-    ("seed", -1), ("folds", 1), ("repeats", 0), ("max_dim", 0), ("min_cells", 1), ("reliability_splits", 0),
+    ("model_seed", -1), ("cv_seed", -1), ("target_seed", 2**32), ("folds", 1), ("repeats", 0), ("max_dim", 0),
+    ("min_cells", 1), ("reliability_splits", 0),
     ("batch_size", 0), ("reliability_threshold", float("nan")), ("reliability_threshold", 2.0), ("folds", 2.5),
-    ("device", "tpu"), ("layers", ""), ("weights_file", "/no/such/file.pth"),
+    ("device", "tpu"), ("device", "cuda:x"), ("precision", "float16"), ("layers", ""), ("weights_file", "/no/such/file.pth"),
 ])
 def test_every_bad_setting_is_rejected_naming_its_argument(field, value):
     with pytest.raises(InvalidInput) as err:
@@ -38,14 +39,15 @@ def test_plan_orders_units_and_runs_baselines_with_their_own_weights():
     s = Settings(dataset="demo")
     units = plan(["alexnet", "random_features"], s, weights="both", methods="all", seeds=[0, 1])
     assert len(units) == 2 * 2 * 2 + 1 * 2 * 2
-    assert [(u.model, u.weights, u.settings.seed, u.method) for u in units[:3]] == [
-        ("alexnet", "pretrained", 0, "rsa"), ("alexnet", "pretrained", 0, "encoding"), ("alexnet", "pretrained", 1, "rsa")]
+    assert [(u.model, u.weights, u.settings.model_seed, u.method) for u in units[:3]] == [
+        ("alexnet", "pretrained", 0, "rsa_nnls"), ("alexnet", "pretrained", 0, "encoding_ridge"),
+        ("alexnet", "pretrained", 1, "rsa_nnls")]
     with pytest.warns(BaselineWeightsWarning, match="gabor has only fixed weights"):
         baseline = plan(["gabor"], s, weights="random")
     assert [(u.model, u.weights) for u in baseline] == [("gabor", "fixed")]
     with pytest.raises(InvalidInput, match="weights_file"):
         plan(["alexnet"], s.replace(weights_file=__file__), weights="random")
-    with pytest.raises(InvalidInput, match="methods"):
+    with pytest.raises(InvalidInput, match="unknown method 'ridge'"):
         plan(["alexnet"], s, methods="ridge")
 
 
@@ -56,11 +58,14 @@ def _key(targets, **changes):
 def test_the_unit_key_holds_every_identity_setting_and_nothing_else(demo):
     targets = load_targets(Settings(dataset="demo"))
     base = _key(targets)
-    for field, value in [("seed", 1), ("folds", 5), ("repeats", 2), ("layers", "latent"), ("max_dim", 100),
+    for field, value in [("model_seed", 1), ("cv_seed", 1), ("target_seed", 1), ("precision", "float64"), ("folds", 5),
+                         ("repeats", 2), ("layers", "latent"), ("max_dim", 100),
                          ("reliability_threshold", 0.8), ("min_cells", 12), ("reliability_splits", 5)]:
         assert _key(targets, **{field: value})["unit_key"] != base["unit_key"], field
     for field, value in [("batch_size", 7), ("device", "cpu"), ("use_cache", False)]:
         assert _key(targets, **{field: value}) == base, field
+    gpu = _key(targets, device="cuda:0")  # the kind of device is in the key (GPU numbers are not the CPU's), not which
+    assert gpu["device"] == "cuda" and gpu != base and _key(targets, device="cuda:1") == gpu
     other = load_targets(Settings(dataset="demo", min_cells=12))
     assert other.key != targets.key and _key(other)["targets_key"] == other.key
 
@@ -82,12 +87,12 @@ def test_a_weights_file_is_keyed_by_its_content(tmp_path, demo):
 
 
 def test_a_results_directory_reads_back_into_the_units_that_made_it(tmp_path):
-    settings = Settings(dataset="demo", seed=2, folds=4, layers="energy", max_dim=512)
+    settings = Settings(dataset="demo", model_seed=2, folds=4, layers="energy", max_dim=512)
     made = plan(["gabor"], settings, weights="fixed", methods="all")
     benchmark("gabor", settings, weights="fixed", methods="all", out=tmp_path, progress=False)
     assert sorted(read_units(tmp_path), key=lambda u: u.method) == sorted(made, key=lambda u: u.method)
     scores = results.read_scores(tmp_path)
-    assert set(scores["folds"]) == {4} and set(scores["layer_set"]) == {"energy"} and set(scores["seed"]) == {2}
+    assert set(scores["folds"]) == {4} and set(scores["layer_set"]) == {"energy"} and set(scores["model_seed"]) == {2}
     layers = results.read_layers(tmp_path)
     assert set(layers.columns) >= set(results.KEY_COLUMNS) and len(layers) == 2 * 21
 
@@ -105,25 +110,27 @@ def test_imports_stay_light():
 
 def test_scores_of_every_layer_and_site_are_those_before_the_refactor(demo):
     """mobilenet_v2 (random, seed 0) on the demo, against values that the code before the second wave
-    (commit a98dbd3) computed on the same demo file with exact features (max_dim 10**9, no projection:
-    the projection itself changed on purpose, see test_features)."""
+    (commit a98dbd3) computed on the same demo file (version 4) with exact features (max_dim 10**9, no
+    projection: the projection itself changed on purpose, see test_features)."""
     old_layers = pd.read_csv(FIXTURES / "mobilenet_v2_random_seed0_demo_layers.csv")
     old_scores = pd.read_csv(FIXTURES / "mobilenet_v2_random_seed0_demo_scores.csv")
     settings = Settings(dataset="demo")
     targets = load_targets(settings)
     zoo = model_zoo.create("mobilenet_v2", "random", seed=0)
-    grams = extract(zoo, targets.stimuli, None, 16, "cpu", 10**9, 0, progress=False)
+    grams = extract(zoo, targets.stimuli, None, 10**9, 0, Run(device="cpu", progress=False))
     names = list(old_layers["layer"].drop_duplicates())
     assert set(names) <= set(grams.names)
     grams = grams.select([grams.names.index(n) for n in names])
-    partitions = stimulus_folds(targets.n_stimuli, 6, 1, 0)
-    for method, columns, tol in (("rsa", ["rsa_pearson", "rsa_spearman"], 1e-12),
-                                 ("encoding", ["encoding_median_r"], 1e-8)):
-        sites, layers, _ = scoring.SCORERS[method](grams, targets, partitions)
-        old = old_layers[old_layers["method"] == results.METHOD_NAMES[method]].reset_index(drop=True)
-        np.testing.assert_allclose(layers[columns].to_numpy(), old[columns].to_numpy(), atol=tol, rtol=0)
+    design = methods.Design(stimulus_folds(targets.n_stimuli, 6, 1, 0), 0)
+    for method, columns, tol in (("rsa_nnls", {"layer_score": "rsa_pearson", "rsa_spearman": "rsa_spearman"}, 1e-12),
+                                 ("encoding_ridge", {"layer_score": "encoding_median_r"}, 1e-8)):
+        result = methods.get(method).score(grams, targets, design)
+        sites, layers = result.sites, result.layers
+        old = old_layers[old_layers["method"] == method].reset_index(drop=True)
+        np.testing.assert_allclose(layers[list(columns)].to_numpy(), old[list(columns.values())].to_numpy(), atol=tol,
+                                   rtol=0)
         assert list(layers["layer"]) == list(old["layer"]) and list(layers["site"]) == list(old["site"])
-        before = old_scores[old_scores["method"] == results.METHOD_NAMES[method]]
+        before = old_scores[old_scores["method"] == method]
         np.testing.assert_allclose(sites["score"], before["score"], atol=1e-8, rtol=0)
         np.testing.assert_allclose(sites["ceiling"], before["ceiling"], atol=1e-12, rtol=0)
 
@@ -132,4 +139,4 @@ def test_settings_are_plain_values():
     assert all(isinstance(v, (str, int, float, bool, type(None))) for v in dataclasses.asdict(Settings()).values())
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        Settings().replace(seed=np.int64(3))  # numpy integers are integers
+        Settings().replace(model_seed=np.int64(3))  # numpy integers are integers

@@ -52,7 +52,7 @@ class Downsample(nn.Module):
 class GaborEnergy(nn.Module):
     """Energy of complex Gabor filters, pooled on a position grid; units ordered (filter, y, x)."""
 
-    transfer: torch.Tensor  # (n_filters, n, n) complex transfer functions on the padded image
+    transfer: torch.Tensor  # (n_filters, n, n) transfer functions on the padded image (real: Gaussian bumps)
 
     def __init__(self, size: int = INPUT_SIZE):
         super().__init__()
@@ -69,7 +69,7 @@ class GaborEnergy(nn.Module):
                     # Fourier transform of exp(-|x|²/2σ²)·exp(i2π f·x), peak normalised to 1
                     transfer.append(torch.exp(-2 * math.pi ** 2 * sigma ** 2 * ((fx - u) ** 2 + (fy - v) ** 2)))
                     params.append((theta, wavelength, sigma))
-        self.register_buffer("transfer", torch.stack(transfer).to(torch.complex64))
+        self.register_buffer("transfer", torch.stack(transfer).to(torch.float32))
         self.filters = params  # (orientation rad, wavelength px, sigma px) per filter
         self.size = size
 

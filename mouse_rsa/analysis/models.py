@@ -9,8 +9,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-# every table that compares models keeps these apart: one neural target, one method, one layer set
-GROUP = ["dataset", "targets_key", "method", "layer_set"]
+# every table that compares models keeps these apart: one dataset, one set of settings (the neural target
+# among them), one method, one layer set
+GROUP = ["dataset", "settings_key", "method", "layer_set"]
 PROPERTIES = ("n_params", "depth", "top1", "gflops")
 KINDS = ("architecture", "task", "baseline")
 
@@ -47,7 +48,7 @@ def model_means(scores: pd.DataFrame, value: str = "score") -> pd.DataFrame:
     Columns: GROUP, weights, model, mean_score, n_sites, n_seeds.
     """
     keys = [*GROUP, "weights", "model"]
-    per_seed = scores.groupby([*keys, "seed"], sort=False).agg(mean_score=(value, "mean"),
+    per_seed = scores.groupby([*keys, "model_seed"], sort=False).agg(mean_score=(value, "mean"),
                                                                n_sites=("site", "nunique"))
     means = per_seed.groupby(keys, sort=False).agg(mean_score=("mean_score", "mean"), n_sites=("n_sites", "max"),
                                                    n_seeds=("mean_score", "size"))

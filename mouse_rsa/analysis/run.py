@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .. import methods as registry
 from .. import results
 from ..cache import atomic_path
 from ..errors import InvalidInput
@@ -91,7 +92,7 @@ def _anova(inputs: _Inputs, options: Options) -> _Step:
     return _Step({"anova": table, "anova_posthoc": anova.posthoc(observations)}, anova.summary_lines(table))
 
 
-SIGNATURE_KEY = ["dataset", "targets_key", "weights", "seed"]
+SIGNATURE_KEY = ["dataset", "settings_key", "weights", "model_seed"]
 
 
 def _signature_group(directory: Path, units: pd.DataFrame, sites: pd.DataFrame,
@@ -110,7 +111,7 @@ def _signature_group(directory: Path, units: pd.DataFrame, sites: pd.DataFrame,
                                          units[["model", "cluster"]])
     labels = {**{c: first[c] for c in SIGNATURE_KEY}, "layer_set": "latent", "splits": design.splits,
               "folds": design.folds, "split_seed": design.seed, "permutations": design.permutations}
-    label = f"{first['dataset']} {first['weights']} seed {first['seed']} signature"
+    label = f"{first['dataset']} {first['weights']} model seed {first['model_seed']} signature"
     lines = signatures.summary_lines(tables["areas"], label)
     identical = signatures.identical_regressors(regressors)
     if identical:
@@ -121,7 +122,8 @@ def _signature_group(directory: Path, units: pd.DataFrame, sites: pd.DataFrame,
 
 def _signatures(inputs: _Inputs, options: Options) -> _Step:
     scores = inputs.scores.join(inputs.models[["cluster"]], on="model")
-    latent = scores[(scores["method"] == "rsa_nnls") & (scores["layer_set"] == "latent")
+    keeping = [m.name for m in registry.all_methods() if m.keeps_layer_rdms]  # their latent units saved RDMs
+    latent = scores[scores["method"].isin(keeping) & (scores["layer_set"] == "latent")
                     & (scores["cluster"].fillna("") != "")]
     frames: dict[str, list[pd.DataFrame]] = {"models": [], "clusters": [], "areas": []}
     lines = []

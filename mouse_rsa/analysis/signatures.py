@@ -1,6 +1,6 @@
 """Taskonomic signatures: which models share the prediction of a site's RDM? (seed 001, sec. 2.5 and 3.3)
 
-Per site, one cross-validated NNLS (``rsa.fit_cv_nnls``) with several models' RDMs as regressors at
+Per site, one cross-validated NNLS (``methods.nnls.fit_cv_nnls``) with several models' RDMs as regressors at
 once (e.g. the latent RDM of each Taskonomy task), repeated over many random k-fold splits of the
 stimuli (the paper: 1000 random 6-fold splits). Regressors are z-scored first, so a weight measures a
 model's contribution to the predicted RDM in common units (the fit itself, and so the score, is
@@ -30,8 +30,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .. import rsa
 from ..errors import InvalidInput
+from ..methods.folds import stimulus_folds
+from ..methods.nnls import fit_cv_nnls
 
 STAT_COLUMNS = ["weight_share", "ci_low", "ci_high", "weight", "null_share", "null_high", "p_permutation", "n_splits"]
 
@@ -108,15 +109,15 @@ def joint_fit(regressors: np.ndarray, membership: np.ndarray, site_vectors: np.n
     """
     n_stimuli = n_stimuli_of(len(site_vectors))
     x = _zscore(np.asarray(regressors, dtype=np.float64))
-    partitions = rsa.stimulus_folds(n_stimuli, design.folds, design.splits, design.seed)
-    fit = rsa.fit_cv_nnls(x, site_vectors, n_stimuli, partitions)
+    partitions = stimulus_folds(n_stimuli, design.folds, design.splits, design.seed)
+    fit = fit_cv_nnls(x, site_vectors, n_stimuli, partitions)
     null = np.empty((0, site_vectors.shape[1], membership.shape[1]))
     if design.permutations:
         rng = np.random.default_rng(design.seed)
         shuffled = np.concatenate([site_vectors[permuted_pairs(n_stimuli, rng.permutation(n_stimuli))]
                                    for _ in range(design.permutations)], axis=1)
-        one_split = rsa.stimulus_folds(n_stimuli, design.folds, 1, design.seed + 1)
-        null_fit = rsa.fit_cv_nnls(x, shuffled, n_stimuli, one_split)
+        one_split = stimulus_folds(n_stimuli, design.folds, 1, design.seed + 1)
+        null_fit = fit_cv_nnls(x, shuffled, n_stimuli, one_split)
         null = model_weights(null_fit.weights, membership)[0].reshape(design.permutations, *null.shape[1:])
     return JointFit(model_weights(fit.weights, membership), fit.scores, null)
 

@@ -17,6 +17,12 @@ Single trials add Gaussian noise whose variance sets the cell's full 50-trial re
 target ρ drawn uniformly from [0.45, 0.97] (noise var = 50 · signal var · (1/ρ − 1)), so split-half
 reliabilities straddle the 0.75 threshold; ρ is kept in the cell table as ``true_reliability``.
 0.5 % of trials are missing (NaN). The ground truth travels in ``metadata['ground_truth']``.
+
+The file is the same on every machine: the ground-truth features are computed on the CPU in float64
+(whatever GPU the machine has), their Grams rounded to 10 binary-scaled decimals, the readouts drawn
+through the unique symmetric square root of each Gram (not eigenvectors, whose signs a LAPACK may
+flip), and the responses rounded to 1e-6 before they are stored as float32. ``REFERENCE_HASH`` is the
+content hash this builds; ``load_demo`` warns when a machine builds another one.
 """
 from __future__ import annotations
 
@@ -29,7 +35,7 @@ from ..cache import cache_dir
 from ..errors import InvalidInput
 from .dataset import NeuralDataset, load, save
 
-VERSION = 3  # 3: ground-truth Grams from exact features (no random projection)
+VERSION = 4  # 3: ground-truth Grams from exact features (no random projection); 4: built the same everywhere
 SEED = 0
 N_STIMULI = 118
 N_TRIALS = 50
@@ -47,6 +53,7 @@ LAYER_DEPTH = {"L2/3": 175.0, "L4": 275.0, "L5": 375.0, "L6": 550.0}
 LAYER_CRE = {"L2/3": "Cux2-CreERT2", "L4": "Rorb-IRES2-Cre", "L5": "Rbp4-Cre_KL100", "L6": "Ntsr1-Cre_GN220"}
 MISSING_FRACTION = 0.005
 EXACT = 2**62  # max_dim above any layer size: no projection
+REFERENCE_HASH = "c690b67ea195ca063e6847b697e4033d57de00a0649cbc6b5879b5bf0786b37d"  # content hash of the demo this module builds (tests/test_dataset.py checks it)
 
 
 def demo_path():
@@ -62,6 +69,9 @@ def load_demo() -> NeuralDataset:
         except InvalidInput as err:  # a cache that fails its checks is rebuilt, never reported as the user's problem
             warnings.warn(f"the cached demo dataset was unreadable ({err}); rebuilding it", stacklevel=2)
     ds = build_demo()
+    if ds.content_hash() != REFERENCE_HASH:
+        warnings.warn("the demo dataset built on this machine differs from the reference build (its numbers and "
+                      "keys will not match other machines'); please report it", stacklevel=2)
     save(ds, path)
     return ds
 
@@ -92,27 +102,37 @@ def feature_grams(spaces, stimuli: np.ndarray) -> dict:
     """The Gram matrix (stimuli × stimuli) of each ground-truth feature space, one pass per model."""
     import model_zoo
 
-    from ..features import extract
+    from ..features.extraction import Run, extract
 
     grams = {}
     for model_name, weights, seed in sorted({s[:3] for s in spaces}):
         layers = sorted({s[3] for s in spaces if s[:3] == (model_name, weights, seed)})
         model = model_zoo.create(model_name, weights=weights, seed=seed)
-        # exact features, so the simulated cells do not depend on how large layers are projected
-        result = extract(model, stimuli, layers=layers, max_dim=EXACT, seed=seed, progress=False)
+        # exact features (no projection), in float64 on the CPU: the same Grams on every machine
+        result = extract(model, stimuli, layers, EXACT, seed, Run(device="cpu", precision="float64", progress=False))
         for name, gram in zip(result.names, result.gram):
-            grams[(model_name, weights, seed, name)] = gram
+            grams[(model_name, weights, seed, name)] = _rounded(gram, 10)
     return grams
+
+
+def _rounded(values: np.ndarray, decimals: int) -> np.ndarray:
+    """``values`` rounded to ``decimals`` decimals of a power-of-two scale above their largest magnitude, so
+    that float noise far below that precision (another BLAS, another CPU) gives the same numbers."""
+    scale = 2.0 ** np.ceil(np.log2(np.abs(values).max()))
+    return np.round(values / scale, decimals) * scale
+
+
+def _square_root(gram: np.ndarray) -> np.ndarray:
+    """The symmetric positive square root of a Gram matrix (unique, unlike eigenvectors' signs)."""
+    vals, vecs = np.linalg.eigh(gram)
+    return _rounded((vecs * np.sqrt(np.clip(vals, 0, None))) @ vecs.T, 10)
 
 
 def build_demo() -> NeuralDataset:
     rng = np.random.default_rng(SEED)
     stimuli = demo_stimuli(rng)
     spaces = feature_grams(set(GROUND_TRUTH.values()), stimuli)
-    roots = {}
-    for space, gram in spaces.items():
-        vals, vecs = np.linalg.eigh(gram)
-        roots[space] = vecs * np.sqrt(np.clip(vals, 0, None))
+    roots = {space: _square_root(gram) for space, gram in spaces.items()}
     responses: list[np.ndarray] = []
     blanks: list[np.ndarray] = []
     rows: list[dict] = []
@@ -127,14 +147,15 @@ def build_demo() -> NeuralDataset:
         noise_sd = np.sqrt(N_TRIALS * mean.var(axis=1) * (1.0 / rho - 1.0))
         trials = mean[:, None, :] + noise_sd[:, None, None] * rng.standard_normal((n, N_TRIALS, N_STIMULI))
         trials[rng.random(trials.shape) < MISSING_FRACTION] = np.nan
-        responses.append(trials.astype(np.float32))
-        blanks.append((noise_sd[:, None] * rng.standard_normal((n, N_TRIALS))).astype(np.float32))
+        responses.append(np.round(trials, 6).astype(np.float32))
+        blanks.append(np.round(noise_sd[:, None] * rng.standard_normal((n, N_TRIALS)), 6).astype(np.float32))
         for c in range(n):
             rows.append({"cell_id": 100000 + len(rows), "experiment_id": 5000 + s, "area": area,
                          "imaging_depth_um": LAYER_DEPTH[layer], "cortical_layer": layer,
                          "cre_line": LAYER_CRE[layer], "true_reliability": rho[c]})
-        truth[f"{area}_{layer.replace('/', '')}"] = dict(zip(("model", "weights", "seed", "layer"), space))
+        truth[f"{area}_{layer.replace('/', '')}"] = dict(zip(("model", "weights", "model_seed", "layer"), space))
     metadata = {"source": "demo", "version": VERSION, "seed": SEED, "photos": list(PHOTOS),
+                "built_with": {"device": "cpu", "precision": "float64"},
                 "ground_truth": truth, "n_trials": N_TRIALS,
                 "description": "simulated cells reading out known feature spaces; see mouse_rsa.data.demo"}
     return NeuralDataset("demo", stimuli, np.arange(N_STIMULI), np.concatenate(responses),

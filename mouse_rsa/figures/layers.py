@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .style import AREA_COLORS, LAYER_LABELS, LAYER_VALUES, OTHER_COLOR, Figure, area_order, grid, method_panels
+from .. import methods as registry
+from .style import AREA_COLORS, OTHER_COLOR, Figure, area_order, grid, method_panels
 
 
 def best_layer_depth_figure(scores: pd.DataFrame) -> Figure | None:
@@ -30,13 +31,11 @@ def best_layer_depth_figure(scores: pd.DataFrame) -> Figure | None:
 def layer_profile_figure(layers: pd.DataFrame) -> Figure | None:
     """Per area, the mean per-layer score in ten bins of relative depth (0 = first layer, 1 = last),
     over every multi-layer model of a method, layer set and weights."""
-    layers = layers[layers["method"].isin(LAYER_VALUES.keys())]
     layers = layers[layers.groupby("unit_key")["layer"].transform("nunique") > 1]
     if layers.empty:
         return None
-    value = np.select([layers["method"] == m for m in LAYER_VALUES], [layers[c] for c in LAYER_VALUES.values()])
     bins = np.minimum((layers["layer_depth"].to_numpy(float) * 10).astype(int), 9)
-    data = layers.assign(value=value, depth=(bins + 0.5) / 10).dropna(subset=["value"])
+    data = layers.assign(value=layers["layer_score"], depth=(bins + 0.5) / 10).dropna(subset=["value"])
     profile = data.groupby(["dataset", "method", "layer_set", "weights", "area", "depth"])["value"].mean().reset_index()
     fig, panels = grid(profile, ["dataset", "method", "layer_set"], "weights", (4.5, 3.4))
     for ax, rows in panels:
@@ -46,6 +45,6 @@ def layer_profile_figure(layers: pd.DataFrame) -> Figure | None:
                     label=area)
         ax.set_xlim(0, 1)
         ax.set_xlabel("relative depth of layer (0 = first, 1 = last)")
-        ax.set_ylabel(LAYER_LABELS[rows["method"].iloc[0]])
+        ax.set_ylabel(registry.get(rows["method"].iloc[0]).layer_label)
         ax.legend(fontsize=7, ncol=2)
     return fig

@@ -18,8 +18,6 @@ CLUSTER_COLORS = {"2d": "#4477aa", "3d": "#ee6677", "geometric": "#228833", "sem
                   "miscellaneous": "#aa3377"}
 WEIGHT_COLORS = {"pretrained": "#1f77b4", "random": "#a0a0a0"}
 OTHER_COLOR = "#777777"
-LAYER_LABELS = {"rsa_nnls": "per-layer RSA r (Pearson)", "encoding_ridge": "per-layer encoding r (median over cells)"}
-LAYER_VALUES = {"rsa_nnls": "rsa_pearson", "encoding_ridge": "encoding_median_r"}
 LAYER_ORDER = {"latent": 0, "all": 1}
 
 

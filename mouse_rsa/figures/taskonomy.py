@@ -46,7 +46,7 @@ def signature_figure(scores: pd.DataFrame, models: pd.DataFrame, areas: pd.DataF
     summary = summarise(data, ["dataset", "method", "layer_set", "weights", "area", "cluster"])
     panels_data = [summary.assign(panel="score by cluster")]
     if areas is not None and len(areas):
-        first = areas[areas["seed"] == areas.groupby(["dataset", "weights"])["seed"].transform("min")]
+        first = areas[areas["model_seed"] == areas.groupby(["dataset", "weights"])["model_seed"].transform("min")]
         panels_data.append(first.assign(method="rsa_nnls", panel="joint NNLS weight share"))
     fig, panels = grid(pd.concat(panels_data, ignore_index=True), ["dataset", "method", "layer_set", "weights"],
                        "panel", (6.5, 3.4), order=["score by cluster", "joint NNLS weight share"])

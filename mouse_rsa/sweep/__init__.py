@@ -13,8 +13,7 @@ imported on first use (PEP 562), so the CLI can read ``ClusterOptions`` without 
 """
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from model_zoo.lazy import lazy_exports
 
 _API = {
     "sweep": "run", "dry_run": "run", "memory_needed": "run",
@@ -24,13 +23,4 @@ _API = {
 __all__ = list(_API)
 
 
-def __getattr__(name: str) -> Any:
-    if name not in _API:
-        raise AttributeError(f"module 'mouse_rsa.sweep' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f".{_API[name]}", __name__), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
+__getattr__, __dir__ = lazy_exports(__name__, _API)

@@ -20,7 +20,7 @@ from typing import Any
 from ..cache import atomic_path
 
 LOG_NAME = "sweep-log.csv"
-LOG_COLUMNS = ["unit_key", "model", "weights", "seed", "method", "layer_set", "status", "build_s", "extract_s",
+LOG_COLUMNS = ["unit_key", "model", "weights", "model_seed", "method", "layer_set", "status", "build_s", "extract_s",
                "score_s", "peak_rss_mb", "worker", "attempts", "elapsed_s", "reason"]
 STATUSES = ("done", "skipped", "failed")
 
@@ -40,10 +40,10 @@ class UnitRecord:
     @property
     def label(self) -> str:
         k = self.key
-        return f"{k['model']} {k['weights']} seed {k['seed']} layers {k['layer_set']} {k['method']}"
+        return f"{k['model']} {k['weights']} model seed {k['model_seed']} layers {k['layer_set']} {k['method']}"
 
     def log_row(self) -> dict[str, Any]:
-        row = {c: self.key.get(c, "") for c in ("unit_key", "model", "weights", "seed", "method", "layer_set")}
+        row = {c: self.key.get(c, "") for c in ("unit_key", "model", "weights", "model_seed", "method", "layer_set")}
         row.update({c: _rounded(self.timings.get(c)) for c in ("build_s", "extract_s", "score_s", "peak_rss_mb")})
         row.update(status=self.status, worker=self.worker, attempts=self.attempts,
                    elapsed_s=_rounded(self.elapsed_s), reason=self.reason)

@@ -29,7 +29,7 @@ from .report import SweepReport, UnitRecord, append_log
 from .worker import START_TOPIC, GroupOutcome, one_line, run_group
 
 if TYPE_CHECKING:
-    from ..targets import Targets
+    from ..neural.targets import Targets
     from ..units import Unit
 
 RESUBMITTABLE = ("cancelled", "lost")  # a future whose input (the scattered target) was lost with its worker
@@ -103,7 +103,7 @@ def dry_run(units: Sequence[Unit], options: ClusterOptions | None = None) -> str
     for group in groups:
         s = group[0].settings
         methods = ", ".join(u.method for u in group)
-        lines.append(f"  {group[0].model} {group[0].weights} seed {s.seed} layers {s.layers}: {methods}")
+        lines.append(f"  {group[0].model} {group[0].weights} model seed {s.model_seed} layers {s.layers}: {methods}")
     return "\n".join(lines)
 
 

@@ -1,4 +1,4 @@
-"""What runs on a Dask worker: one feature group of units through ``mouse_rsa.units.run_units``.
+"""What runs on a Dask worker: one feature group of units through ``mouse_rsa.runner.run_units``.
 
 The worker only computes; the client writes every result. A unit that raises (weights unavailable,
 a model that does not build) comes back as a one-line reason instead of an exception, so it is
@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Any
 START_TOPIC = "mouse-rsa-unit-start"  # one event per task start: how often a unit was started
 
 if TYPE_CHECKING:
+    from ..neural.targets import Targets
     from ..results import UnitResult
-    from ..targets import Targets
     from ..units import Unit
 
 
@@ -80,7 +80,7 @@ def release_freed_memory() -> None:
 
 
 def _run(units: list[Unit], targets: Targets, threads: int | None) -> list[Any]:
-    from ..units import run_units
+    from ..runner import run_units
 
     if threads is None:
         return run_units(units, targets, progress=False)

@@ -10,7 +10,7 @@ import warnings
 
 import numpy as np
 
-from .rdm import rdm, upper
+from ..rdm import rdm, upper
 
 DEFAULT_THRESHOLD = 0.75  # seed 001: cells with split-half reliability >= 0.75
 DEFAULT_SPLITS = 10

@@ -1,4 +1,4 @@
-"""RSA of one model against neural sites: per-layer profiles and cross-validated NNLS (seed 001, 2.4).
+"""Cross-validated non-negative least squares of site RDMs on layer RDMs, in Gram form (seed 001, 2.4).
 
 All layer RDMs of a model are the regressors of a non-negative least-squares fit (plus a free
 intercept) to a site's RDM (Jozwik et al. 2016). Cross-validation is over *stimuli*: for each fold
@@ -28,50 +28,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import linalg, optimize, stats
+from scipy import linalg, optimize
 
-from .rdm import correlation_matrix
-
-DEFAULT_FOLDS = 6
 JITTER = 1e-12          # × mean diagonal of each training Gram (see module docstring)
 _MAX_PIVOTS = 100       # block-principal-pivoting rounds before the scipy fallback
 _BATCH_ELEMENTS = 5e6   # floats of per-block sums per batch of repeats (~40 MB; more is slower)
-
-
-def upper_triangles(rdms: np.ndarray) -> np.ndarray:
-    """Upper triangles of a stack of RDMs (n, S, S) as columns: (S·(S−1)/2, n)."""
-    i, j = np.triu_indices(rdms.shape[-1], k=1)
-    return rdms[:, i, j].T
-
-
-def layer_profile(layer_vectors: np.ndarray, site_vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Pearson and Spearman r of every layer RDM with every site RDM.
-
-    ``layer_vectors`` (n_pairs, n_layers) and ``site_vectors`` (n_pairs, n_sites) are upper
-    triangles; each result is (n_layers, n_sites), NaN where an RDM is constant. Every column is
-    ranked once.
-    """
-    pearson = correlation_matrix(layer_vectors, site_vectors)
-    spearman = correlation_matrix(stats.rankdata(layer_vectors, axis=0), stats.rankdata(site_vectors, axis=0))
-    return pearson, spearman
-
-
-def stimulus_folds(n_stimuli: int, folds: int, repeats: int, seed: int) -> list[list[np.ndarray]]:
-    """Held-out stimulus sets: ``repeats`` independent shuffled k-fold partitions (seeded).
-
-    Each partition is exactly scikit-learn's ``KFold(folds, shuffle=True, random_state=r)`` with r
-    drawn from ``RandomState(seed)`` (sorted test indices, the first n mod k folds one larger),
-    written out so that scoring does not import scikit-learn.
-    """
-    rng = np.random.RandomState(seed)
-    sizes = np.full(folds, n_stimuli // folds)
-    sizes[:n_stimuli % folds] += 1
-    partitions = []
-    for _ in range(repeats):
-        order = np.arange(n_stimuli)
-        np.random.RandomState(rng.randint(2**31 - 1)).shuffle(order)
-        partitions.append([np.sort(test) for test in np.split(order, np.cumsum(sizes)[:-1])])
-    return partitions
 
 
 @dataclass
@@ -88,7 +49,7 @@ def fit_cv_nnls(layer_vectors: np.ndarray, site_vectors: np.ndarray, n_stimuli: 
     """Cross-validated NNLS of every site RDM on all layer RDMs (upper triangles, row-major).
 
     ``layer_vectors`` (n_pairs, n_layers), ``site_vectors`` (n_pairs, n_sites); ``partitions``
-    as from ``stimulus_folds`` (every repeat with the same number of folds). A repeat in which no
+    as from ``folds.stimulus_folds`` (every repeat with the same number of folds). A repeat in which no
     layer got weight in any fold predicts fold intercepts only and scores 0.0.
     """
     x, y, n_folds = _check_inputs(layer_vectors, site_vectors, n_stimuli, partitions)

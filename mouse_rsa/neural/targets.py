@@ -16,11 +16,11 @@ from pathlib import Path
 
 import numpy as np
 
-from .cache import cache_dir, digest, load_checked, save_checked, sha256_arrays
-from .data import NeuralDataset, load_dataset
-from .errors import InvalidInput
-from .rdm import upper
-from .settings import Settings
+from ..cache import cache_dir, digest, load_checked, path_part, save_checked, sha256_arrays
+from ..data import NeuralDataset, load_dataset
+from ..errors import InvalidInput
+from ..rdm import upper
+from ..settings import Settings
 from .sites import SiteRDM, parse_site_key, select_sites
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp")
@@ -71,15 +71,19 @@ def dataset_targets(ds: NeuralDataset, settings: Settings) -> Targets:
     """Reliable cells of ``ds`` grouped into sites, with site RDMs, ceilings and cell means.
 
     With ``settings.use_cache`` the selection is kept under ``$MOUSE_RSA_CACHE/targets`` keyed by the
-    dataset's content and the selection settings (the targets' ``key``), so the split-half
-    reliability of every cell is computed once per dataset and settings, not once per command.
+    dataset's content, the selection settings (target seed included, no model or cross-validation
+    seed) and the code fingerprint (the targets' ``key``), so the split-half reliability of every
+    cell is computed once per dataset and settings, not once per command.
     """
     if ds.responses.shape[1] < 2:
         raise InvalidInput(f"dataset {ds.name!r} has one trial per stimulus; split-half reliability needs "
                            "at least 2 trials", argument="dataset")
+    from ..version import code_fingerprint
+
     content = ds.content_hash()
-    key = digest(dict(settings.target_fields(), dataset=ds.name, stimuli=None, neural_rdms=None, content=content))
-    path = cache_dir("targets", ds.name, f"{key}.npz")
+    key = digest(dict(settings.target_fields(), dataset=ds.name, stimuli=None, neural_rdms=None, content=content,
+                      code=code_fingerprint()))
+    path = cache_dir("targets", path_part(ds.name), f"{key}.npz")
     arrays = load_checked(path, TARGETS_SCHEMA) if settings.use_cache else None
     if arrays is None:
         arrays = _select(ds, settings)
@@ -95,7 +99,7 @@ def dataset_targets(ds: NeuralDataset, settings: Settings) -> Targets:
 def _select(ds: NeuralDataset, settings: Settings) -> dict[str, np.ndarray]:
     """``select_sites`` on ``ds`` as the arrays ``dataset_targets`` keeps (one row per site or reliable cell)."""
     selection = select_sites(ds, threshold=settings.reliability_threshold, min_cells=settings.min_cells,
-                             n_splits=settings.reliability_splits, seed=settings.seed)
+                             n_splits=settings.reliability_splits, seed=settings.target_seed)
     if not selection.sites:
         raise InvalidInput(f"dataset {ds.name!r} has no site with {settings.min_cells} cells of reliability "
                            f"≥ {settings.reliability_threshold}; lower reliability_threshold or min_cells",

@@ -10,10 +10,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from ..data.dataset import AREAS, CORTICAL_LAYERS, NeuralDataset
+from ..errors import InvalidInput
+from ..rdm import rdm
 from . import reliability as rel
-from .data.dataset import AREAS, CORTICAL_LAYERS, NeuralDataset
-from .errors import InvalidInput
-from .rdm import rdm
 
 DEFAULT_MIN_CELLS = 10
 

@@ -1,4 +1,4 @@
-"""Ridge encoding models: each reliable cell's trial-averaged response as a linear readout of a layer.
+"""``encoding_ridge``: each reliable cell's trial-averaged response as a ridge readout of a layer.
 
 Everything runs on the layer's linear kernel K = X Xᵀ (``LayerGrams.kernel``), so one
 eigendecomposition per layer and outer fold serves every cell and every penalty:
@@ -19,14 +19,25 @@ eigendecomposition per layer and outer fold serves every cell and every penalty:
 
 Per cell the layer is also chosen inside each training fold (lowest LOO error), giving a nested
 all-layers score that is free of selection bias; the per-layer profile names the best layer.
+A site's score is the median over its reliable cells of that nested r; its ceiling the median
+split-half reliability; ``layer_score`` the median per-layer r, and ``encoding_alpha_at_edge`` the
+fraction of folds in which a cell's penalty was the grid's smallest or largest (averaged over the
+site's cells): a layer often at the edge would want a wider grid.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
+import pandas as pd
 
-from .grams import LayerGrams
+from ..rdm import pearson
+from .base import Design, Method, MethodResult, layer_rows, signed_r2, site_columns, with_best_layer
+
+if TYPE_CHECKING:
+    from ..features.grams import LayerGrams
+    from ..neural.targets import Targets
 
 DEFAULT_ALPHAS = np.logspace(-4, 4, 17)  # × mean eigenvalue of the training kernel
 
@@ -128,8 +139,36 @@ def encode(grams: LayerGrams, responses: np.ndarray, partitions: list[list[np.nd
 def _column_r(pred: np.ndarray, obs: np.ndarray) -> np.ndarray:
     """Pearson r over stimuli of every layer's predictions (layers, n, cells) with obs (n, cells); 0 where
     undefined."""
-    p = pred - pred.mean(axis=1, keepdims=True)
-    o = obs - obs.mean(axis=0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        r = (p * o).sum(axis=1) / np.sqrt((p * p).sum(axis=1) * (o * o).sum(axis=0))
+    r = pearson(pred, obs[None], axis=1)
     return np.where(np.isfinite(r), r, 0.0)
+
+
+class EncodingRidge(Method):
+    name = "encoding_ridge"
+    short = "encoding"
+    title = "cross-validated ridge encoding (median Pearson r over cells)"
+    layer_label = "per-layer encoding (median Pearson r over cells)"
+    needs_cells = True
+    layer_columns = ("encoding_alpha_at_edge",)
+
+    def score(self, grams: LayerGrams, targets: Targets, design: Design) -> MethodResult:
+        if targets.cell_means is None or targets.cell_reliability is None or targets.cell_site is None:
+            raise ValueError("encoding needs single-cell targets")
+        result = encode(grams, targets.cell_means, design.partitions)
+        rows, per_layer, edge = [], [], []
+        for site in targets.sites:
+            cells = targets.cell_site == site.key
+            r2 = signed_r2(result.nested_r[cells])
+            reliability = targets.cell_reliability[cells]
+            per_layer.append(np.median(result.layer_r[:, cells], axis=1))
+            edge.append(result.alpha_at_edge[:, cells].mean(axis=1))
+            rows.append({"n_cells": int(cells.sum()), "score": float(np.median(result.nested_r[cells])),
+                         "score_r2": float(np.median(r2)), "ceiling": float(np.median(reliability)),
+                         "score_normalized": float(np.median(r2 / reliability))})
+        sites = pd.concat([site_columns(targets), pd.DataFrame(rows)], axis=1)
+        profile = np.stack(per_layer, axis=1)
+        layers = layer_rows(grams, targets, layer_score=profile, encoding_alpha_at_edge=np.stack(edge, axis=1))
+        return MethodResult(with_best_layer(sites, grams.names, profile), layers)
+
+
+METHOD = EncodingRidge()

@@ -2,7 +2,7 @@
 
 For each layer and stimulus pattern x (d units): ``gram[i, j] = <P x_i, P x_j>`` with ``P`` removing
 the pattern's mean over units, ``unit_mean[i]`` and ``n_units`` d. RDMs and the linear kernel
-follow exactly. Kept apart from mouse_rsa.features so that scoring never imports torch.
+follow exactly. Kept apart from mouse_rsa.features.extraction so that scoring never imports torch.
 """
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .rdm import rdm_from_gram
+from ..rdm import rdm_from_gram
 
 
 @dataclass

@@ -23,13 +23,15 @@ pass) and no centred copy is made; the signs are drawn once per (d, p, seed) and
 process. Peak memory is then one batch of activations, a few MB of work space, and 118 × p floats
 per layer, whatever the layer's size.
 
-The on-disk cache of these summaries is ``mouse_rsa.feature_cache``.
+The on-disk cache of these summaries is ``mouse_rsa.features.cache``.
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -38,7 +40,7 @@ from tqdm.auto import tqdm
 import model_zoo
 from model_zoo.layers import LayerTap
 
-from .errors import InvalidInput
+from ..errors import InvalidInput
 from .grams import LayerGrams
 
 DEFAULT_MAX_DIM = 4096
@@ -86,26 +88,59 @@ def sketch(x: torch.Tensor, signs: torch.Tensor, n_components: int) -> torch.Ten
 
 
 def resolve_device(device: str | None) -> torch.device:
+    """The torch device of ``device`` (auto, cpu, cuda, cuda:N); InvalidInput when that GPU is not visible."""
     if device in (None, "auto"):
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if device == "cuda" and not torch.cuda.is_available():
-        raise InvalidInput("device 'cuda' was asked for but no CUDA GPU is visible; use 'cpu'", argument="device")
-    if device not in ("cpu", "cuda"):
-        raise InvalidInput(f"device {device!r} is unknown; use 'cpu', 'cuda' or 'auto'", argument="device")
+    if device == "cpu":
+        return torch.device("cpu")
+    if not str(device).startswith("cuda"):
+        raise InvalidInput(f"device {device!r} is unknown; use auto, cpu, cuda or cuda:N", argument="device")
+    index = torch.device(device).index or 0
+    if not torch.cuda.is_available() or index >= torch.cuda.device_count():
+        raise InvalidInput(f"device {device!r} was asked for but {torch.cuda.device_count()} CUDA GPU(s) are "
+                           "visible; use cpu", argument="device")
     return torch.device(device)
+
+
+@dataclass(frozen=True)
+class Run:
+    """How an extraction runs: images per pass, device, floating-point precision, progress bar.
+
+    ``precision`` is float32 (the networks' own; TF32 off) or float64 (the network and its inputs in
+    double precision: slower, and the same features on every machine to about 1e-12).
+    """
+
+    batch_size: int = DEFAULT_BATCH
+    device: str | None = None
+    precision: str = "float32"
+    progress: bool = True
+
+
+@contextlib.contextmanager
+def exact_float32() -> Iterator[None]:
+    """TF32 off and deterministic cuDNN while extracting (a GPU's TF32 matmuls round to 10 bits)."""
+    saved = (torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32,
+             torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark)
+    torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = False
+    torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = True, False
+    try:
+        yield
+    finally:
+        (torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32,
+         torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark) = saved
 
 
 class _Collector:
     """Receives each layer's output batch, centres it (sketching it first if large), and stores it."""
 
-    def __init__(self, max_dim: int, seed: int, device: torch.device):
-        self.max_dim, self.seed, self.device = max_dim, seed, device
+    def __init__(self, max_dim: int, seed: int, device: torch.device, dtype: torch.dtype):
+        self.max_dim, self.seed, self.device, self.dtype = max_dim, seed, device, dtype
         self.parts: dict[str, list[torch.Tensor]] = {}
         self.means: dict[str, list[torch.Tensor]] = {}
         self.n_units: dict[str, int] = {}
 
     def __call__(self, name: str, output: torch.Tensor) -> None:
-        x = output.detach().flatten(1).to(torch.float32)
+        x = output.detach().flatten(1).to(self.dtype)
         mean = x.mean(dim=1, keepdim=True)
         d = x.shape[1]
         if d > self.max_dim:
@@ -134,23 +169,22 @@ def extract(
     model: model_zoo.ZooModel,
     images: np.ndarray,
     layers: LayerPattern = None,
-    batch_size: int = DEFAULT_BATCH,
-    device: str | None = None,
     max_dim: int = DEFAULT_MAX_DIM,
     seed: int = 0,
-    progress: bool = True,
+    run: Run = Run(),
 ) -> LayerGrams:
     """Run ``images`` (uint8, N × H × W) through ``model`` once, in eval mode without gradients, and
     summarise every layer (or those matching ``layers``: a glob, or a list of exact names and globs)
-    in forward order."""
-    dev = resolve_device(device)
-    module = model.module.to(dev).eval()
-    collector = _Collector(max_dim, seed, dev)
-    batches = range(0, len(images), batch_size)
-    with torch.no_grad(), LayerTap(module, collector, layers):
+    in forward order; layers above ``max_dim`` units are count-sketched with signs from ``seed``."""
+    dev = resolve_device(run.device)
+    dtype = {"float32": torch.float32, "float64": torch.float64}[run.precision]
+    module = model.module.to(device=dev, dtype=dtype).eval()
+    collector = _Collector(max_dim, seed, dev, dtype)
+    batches = range(0, len(images), run.batch_size)
+    with torch.no_grad(), exact_float32(), LayerTap(module, collector, layers):
         for start in tqdm(batches, desc=f"{model.name} ({model.weights})", unit="batch",
-                          disable=not progress, leave=False):
-            module(model.preprocess(images[start:start + batch_size], dev))
+                          disable=not run.progress, leave=False):
+            module(model.preprocess(images[start:start + run.batch_size], dev).to(dtype))
     if not collector.parts:
         raise InvalidInput(f"layers {layers!r} match no layer of {model.name}; "
                            f"list them with `mouse-rsa layers {model.name}`", argument="layers")

@@ -1,9 +1,10 @@
 """Layer summaries (``LayerGrams``) on disk, found before any model is built.
 
 A file is keyed by everything that determines its numbers and is known from the request alone:
-model, weights and where they come from (seed, weights-file hash or the source's tag), layer set
-(``all``, ``latent`` or the glob), reduction size, a hash of the stimuli, the file schema and the
-code version. So a unit whose features are cached is scored without building its model, and
+model, weights and where they come from (seed, weights-file hash or the source's tag), the model
+seed, layer set (``all``, ``latent`` or the glob), reduction size, precision, the kind of device
+(``cpu``/``cuda``), a hash of the stimuli, the file schema, the package version and the code
+fingerprint (``mouse_rsa.version``). So a unit whose features are cached is scored without building its model, and
 without importing torch: a repeated ``benchmark`` spends its time on scoring.
 
 Files live under ``$MOUSE_RSA_CACHE/features/<model>/``, are npz read with ``allow_pickle=False``,
@@ -16,24 +17,19 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .cache import cache_dir, digest, load_checked, save_checked, sha256_arrays
+from ..cache import cache_dir, digest, load_checked, path_part, save_checked, sha256_arrays
 from .grams import LayerGrams
 
 if TYPE_CHECKING:
-    from .units import Unit
+    from ..units import Unit
 
-SCHEMA = 4  # 3: count-sketch reduction; 4: keyed by the request (no model needed), code version included
+SCHEMA = 5  # 3: count-sketch reduction; 4: keyed by the request (no model needed); 5: device, precision, fingerprint
 
 
 def path_for(unit: Unit, stimuli: np.ndarray) -> Path:
     """Where the features of ``unit`` on ``stimuli`` are cached (the file may not exist)."""
-    from . import __version__
-
-    s = unit.settings
-    spec = {"schema": SCHEMA, "code_version": __version__, "model": unit.model, "weights": unit.weights,
-            "weights_source": unit.weights_source(), "seed": s.seed, "layers": s.layers, "max_dim": s.max_dim,
-            "stimuli": sha256_arrays(np.ascontiguousarray(stimuli))}
-    return cache_dir("features", unit.model.replace("/", "--"), digest(spec, length=24) + ".npz")
+    spec = {"schema": SCHEMA, **unit.feature_fields(), "stimuli": sha256_arrays(np.ascontiguousarray(stimuli))}
+    return cache_dir("features", path_part(unit.model), digest(spec, length=24) + ".npz")
 
 
 def save(g: LayerGrams, path: Path) -> None:

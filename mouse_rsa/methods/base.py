@@ -1,0 +1,113 @@
+"""What a scoring method is (``Method``), what it is given (``Design``) and returns (``MethodResult``),
+and the table helpers every method shares.
+
+A method scores one model's layer summaries (``LayerGrams``) against one neural target under one
+cross-validation design. It says what it needs from the target (``needs_cells``: single-cell
+responses, not only site RDMs), the name its rows carry, human labels for its score and for its
+per-layer profile, and the per-layer columns it writes besides ``layer_score``. Its result is plain
+tables without key columns (``mouse_rsa.results`` adds them):
+
+* ``sites``: one row per site with ``SITE_COLUMNS``;
+* ``layers``: one row per site × layer: site and layer columns, ``layer_score`` (the per-layer
+  profile that names the best layer) and the method's ``layer_columns``;
+* ``tables``: further named tables its unit keeps (``rsa_nnls``: the NNLS weights);
+* ``arrays``: named arrays its unit keeps in one npz.
+
+``score`` is a cross-validated r; ``score_r2`` is the *signed* r², sign(r)·r², so a model that
+predicts a site inversely never earns positive explained variance; ``score_normalized`` is
+``score_r2 / ceiling`` (ceilings are in r² units). Methods register in ``mouse_rsa.methods``;
+nothing else names one.
+"""
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, ClassVar
+
+import numpy as np
+import pandas as pd
+
+if TYPE_CHECKING:
+    from ..features.grams import LayerGrams
+    from ..neural.targets import Targets
+
+SITE_COLUMNS = ["area", "cortical_layer", "site", "n_cells", "score", "score_r2", "ceiling", "score_normalized",
+                "best_layer", "best_layer_index", "best_layer_depth", "best_layer_score", "n_layers"]
+LAYER_BASE = ["area", "cortical_layer", "site", "layer", "layer_index", "layer_depth", "layer_score"]
+
+
+@dataclass(frozen=True)
+class Design:
+    """How a unit is cross-validated: the held-out stimulus sets of every repeat, and the seed they came from."""
+
+    partitions: list[list[np.ndarray]]
+    seed: int
+
+
+@dataclass
+class MethodResult:
+    """One method's tables for one unit (see the module docstring)."""
+
+    sites: pd.DataFrame
+    layers: pd.DataFrame
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    arrays: dict[str, np.ndarray] = field(default_factory=dict)
+
+
+class Method(ABC):
+    """A scoring method: its identity, what it needs, and ``score``."""
+
+    name: ClassVar[str]                      # what rows carry, e.g. "rsa_nnls"
+    short: ClassVar[str]                     # what the command line takes, e.g. "rsa"
+    title: ClassVar[str]                     # what its score is, for tables and figures
+    layer_label: ClassVar[str]               # what its layer_score is
+    needs_cells: ClassVar[bool] = False      # single-cell responses, not only site RDMs
+    keeps_layer_rdms: ClassVar[bool] = False  # its latent units keep their layer RDMs (joint analyses)
+    layer_columns: ClassVar[tuple[str, ...]] = ()
+
+    @abstractmethod
+    def score(self, grams: LayerGrams, targets: Targets, design: Design) -> MethodResult:
+        """Score every site of ``targets`` from ``grams`` under ``design``."""
+
+
+def signed_r2(r):
+    """sign(r) · r²: explained variance that keeps the sign of the correlation."""
+    r = np.asarray(r, dtype=np.float64)
+    return np.sign(r) * r * r
+
+
+def relative_depth(index: np.ndarray | int, n_layers: int) -> np.ndarray:
+    """0 for the first layer, 1 for the last (0 for a one-layer model)."""
+    return np.asarray(index, dtype=np.float64) / (n_layers - 1) if n_layers > 1 else np.zeros_like(index, float)
+
+
+def normalize(r2: np.ndarray, ceiling: np.ndarray) -> np.ndarray:
+    """``r2 / ceiling`` where the ceiling is positive, else NaN."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(ceiling > 0, r2 / ceiling, np.nan)
+
+
+def site_columns(targets: Targets) -> pd.DataFrame:
+    """area, cortical_layer and site of every site of ``targets``, in order."""
+    return pd.DataFrame({"area": [s.area for s in targets.sites],
+                         "cortical_layer": [s.cortical_layer for s in targets.sites],
+                         "site": [s.key for s in targets.sites]})
+
+
+def with_best_layer(sites: pd.DataFrame, names: list[str], per_layer: np.ndarray) -> pd.DataFrame:
+    """``sites`` plus the best single layer of each site by ``per_layer`` (n_layers, n_sites): its name,
+    index, relative depth and value, and the number of layers (the in-sample argmax of the profile)."""
+    best = np.nanargmax(np.where(np.isfinite(per_layer), per_layer, -np.inf), axis=0)
+    return sites.assign(best_layer=[names[b] for b in best], best_layer_index=best,
+                        best_layer_depth=relative_depth(best, len(names)),
+                        best_layer_score=per_layer[best, np.arange(per_layer.shape[1])], n_layers=len(names))
+
+
+def layer_rows(grams: LayerGrams, targets: Targets, **values: np.ndarray) -> pd.DataFrame:
+    """Site × layer rows (site-major) with one column per ``values`` entry, each (n_layers, n_sites)."""
+    n_layers, n_sites = grams.n_layers, len(targets.sites)
+    site = site_columns(targets).loc[np.repeat(np.arange(n_sites), n_layers)].reset_index(drop=True)
+    index = np.tile(np.arange(n_layers), n_sites)
+    return site.assign(layer=np.array(grams.names, dtype=object)[index], layer_index=index,
+                       layer_depth=relative_depth(index, n_layers),
+                       **{name: np.asarray(v, dtype=np.float64).T.ravel() for name, v in values.items()})
