@@ -11,7 +11,12 @@ tables without key columns (``mouse_rsa.results`` adds them):
 * ``layers``: one row per site × layer: site and layer columns, ``layer_score`` (the per-layer
   profile that names the best layer) and the method's ``layer_columns``;
 * ``tables``: further named tables its unit keeps (``rsa_nnls``: the NNLS weights);
-* ``arrays``: named arrays its unit keeps in one npz.
+* ``arrays``: named arrays its unit keeps in one npz: at least what ``resample_scores`` needs (the
+  cross-validated held-out predictions), so that stimulus-bootstrap uncertainty and paired model
+  comparisons are computed later from the files alone, without refitting;
+* ``null``: (n_permutations, n_sites) scores of the same fit redone with the stimuli permuted
+  (``Design.permutations``, the same permutations for every method and unit of a design); the
+  runner turns it into each site's chance level (``with_chance``).
 
 ``score`` is a cross-validated r; ``score_r2`` is the *signed* r², sign(r)·r², so a model that
 predicts a site inversely never earns positive explained variance; ``score_normalized`` is
@@ -38,10 +43,19 @@ LAYER_BASE = ["area", "cortical_layer", "site", "layer", "layer_index", "layer_d
 
 @dataclass(frozen=True)
 class Design:
-    """How a unit is cross-validated: the held-out stimulus sets of every repeat, and the seed they came from."""
+    """How a unit is cross-validated: the held-out stimulus sets of every repeat, the seed they came from
+    (the cross-validation seed), and how many stimulus permutations give its chance level."""
 
     partitions: list[list[np.ndarray]]
     seed: int
+    permutations: int = 0
+
+    def permutation_orders(self, n_stimuli: int) -> np.ndarray:
+        """(permutations, n_stimuli): the stimulus orders of the null, drawn from the cross-validation seed
+        on a stream of their own (so adding permutations never changes the folds)."""
+        rng = np.random.default_rng([self.seed, 1])
+        return np.stack([rng.permutation(n_stimuli) for _ in range(self.permutations)]) if self.permutations \
+            else np.empty((0, n_stimuli), dtype=np.int64)
 
 
 @dataclass
@@ -52,6 +66,7 @@ class MethodResult:
     layers: pd.DataFrame
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     arrays: dict[str, np.ndarray] = field(default_factory=dict)
+    null: np.ndarray | None = None
 
 
 class Method(ABC):
@@ -68,6 +83,14 @@ class Method(ABC):
     @abstractmethod
     def score(self, grams: LayerGrams, targets: Targets, design: Design) -> MethodResult:
         """Score every site of ``targets`` from ``grams`` under ``design``."""
+
+    def resample_scores(self, arrays: dict[str, np.ndarray], target: dict[str, np.ndarray],
+                        counts: np.ndarray) -> np.ndarray:
+        """Site scores (n_resamples, n_sites) of a unit's kept held-out predictions (its ``arrays``) against
+        its neural target (``target``: the arrays of its targets file) on stimulus resamples: ``counts``
+        (n_resamples, n_stimuli) is how often each stimulus is drawn (pairs of a stimulus with its own copy
+        are left out, as rsatoolbox's bootstrap does). The fits stay fixed; only the stimuli scored change."""
+        raise NotImplementedError(f"{self.name} keeps no held-out predictions yet")  # issue 18 makes this abstract
 
 
 def signed_r2(r):
