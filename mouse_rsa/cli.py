@@ -193,8 +193,10 @@ def _cmd_leaderboard(args) -> None:
     table = rank(args.directory)
     out = args.output or f"{args.directory}/leaderboard.csv"
     write(table, out)
-    shown = ["dataset", "method", "layer_set", "rank", "model", "weights", "mean_score", "ci_low", "ci_high",
-             "n_sites", "pretrained_minus_random"]
+    shown = ["dataset", "method", "layer_set", "rank", "model", "weights", "model_seed", "mean_score", "ci_low",
+             "ci_high", "n_sites", "pretrained_minus_random"]
+    if table["settings"].astype(bool).any():  # rows of several settings: say which
+        shown.insert(3, "settings")
     print(table[shown].round(4).to_string(index=False, na_rep=""))
     print(f"wrote {out}")
 
