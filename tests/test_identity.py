@@ -10,7 +10,6 @@ import pandas as pd
 from mouse_rsa import results, version
 from mouse_rsa.cli import main
 from mouse_rsa.features import cache as feature_cache
-from mouse_rsa.leaderboard import rank
 from mouse_rsa.methods.folds import stimulus_folds
 from mouse_rsa.runner import benchmark
 from mouse_rsa.settings import Settings
