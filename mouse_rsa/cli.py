@@ -15,7 +15,7 @@ from typing import Any
 
 from .errors import UserError
 from .methods import REGISTERED
-from .settings import Settings
+from .settings import BOOTSTRAP_RESAMPLES, PRECISIONS, RIDGE_CRITERIA, Settings
 
 HELP = {
     "dataset": "allen, demo or the path of a dataset .h5 file",
@@ -27,6 +27,12 @@ HELP = {
     "target_seed": "seed of the reliability split-halves (which cells are reliable, site ceilings)",
     "folds": "cross-validation folds over stimuli",
     "repeats": "repeated k-fold partitions",
+    "permutations": "stimulus permutations of each score's chance level (0: none; default: each method's own, "
+                    "{method_permutations})",
+    "ridge_criterion": "how encoding chooses each cell's ridge penalty: loo (exact leave-one-out) or gcv "
+                       "(generalised cross-validation, much cheaper per cell)",
+    "bn_calibration": "random weights: set batch-norm statistics from the stimuli instead of their initial values "
+                      "(at initialisation batch norm is the identity in eval mode)",
     "layers": "layer set: all, latent (each model's final representation) or a glob such as 'features.*'",
     "max_dim": "random-projection size for layers with more units",
     "weights_file": "local state dict (.pth/.safetensors) used as the pretrained weights",
@@ -40,9 +46,21 @@ HELP = {
 }
 
 
+CHOICES = {"precision": list(PRECISIONS), "ridge_criterion": list(RIDGE_CRITERIA)}
+
+
+def _method_permutations() -> str:
+    from .methods import all_methods
+
+    return ", ".join(f"{m.short} {m.permutations}" for m in all_methods())
+
+
 class _Formatter(argparse.ArgumentDefaultsHelpFormatter):
     def _get_help_string(self, action):  # no "(default: None)" noise
-        return action.help if action.default in (None, False) else super()._get_help_string(action)
+        text = action.help if action.default in (None, False) else super()._get_help_string(action)
+        if text and "{method_permutations}" in text:  # imports the methods only when help is shown
+            text = text.replace("{method_permutations}", _method_permutations())
+        return text
 
 
 def add_settings_options(parser: argparse.ArgumentParser) -> None:
@@ -52,12 +70,15 @@ def add_settings_options(parser: argparse.ArgumentParser) -> None:
             parser.add_argument("--no-cache", dest="use_cache", action="store_false",
                                 help="recompute features and reliable-cell selection instead of reading their caches")
             continue
+        if f.name == "bn_calibration":
+            parser.add_argument("--bn-calibration", dest="bn_calibration", action="store_true", help=HELP[f.name])
+            continue
         if f.name == "model_seed":
             parser.add_argument("--seeds", "--seed", "--model-seed", dest="model_seeds", type=int, nargs="+",
                                 default=[f.default], metavar="N", help=HELP[f.name])
             continue
-        kind = {int: int, float: float}.get(type(f.default), str)
-        extra: dict[str, Any] = {"choices": ["float32", "float64"]} if f.name == "precision" else {}
+        kind = int if f.name == "permutations" else {int: int, float: float}.get(type(f.default), str)
+        extra: dict[str, Any] = {"choices": CHOICES[f.name]} if f.name in CHOICES else {}
         parser.add_argument("--" + f.name.replace("_", "-"), dest=f.name, type=kind, default=f.default,
                             help=HELP[f.name], **extra)
 
@@ -145,10 +166,14 @@ def _print_scores(scores) -> None:
         return
     columns = ["model", "method", "layer_set", "weights"]
     print(scores.pivot_table(index="site", columns=columns, values="score", sort=False).round(3).to_string())
-    summary = scores.groupby(columns).agg(mean_score=("score", "mean"),
-                                          mean_score_normalized=("score_normalized", "mean"),
-                                          n_sites=("site", "size"))
+    summary = scores.groupby([*columns, "model_seed"]).agg(mean_score=("score", "mean"),
+                                                           chance=("chance_mean", "mean"),
+                                                           corrected=("score_corrected", "mean"),
+                                                           mean_score_normalized=("score_normalized", "mean"),
+                                                           n_sites=("site", "size"))
     print(summary.round(4).to_string())
+    print("chance: the mean score of fits to stimulus-permuted data; corrected = mean_score − chance. "
+          "`mouse-rsa leaderboard` adds intervals over stimuli and seeds")
 
 
 def _cmd_benchmark(args) -> None:
@@ -190,29 +215,44 @@ def _cmd_sweep(args) -> None:
 def _cmd_leaderboard(args) -> None:
     from .leaderboard import rank, write
 
-    table = rank(args.directory)
+    table = rank(args.directory, n_bootstrap=args.bootstrap, bootstrap_seed=args.bootstrap_seed)
     out = args.output or f"{args.directory}/leaderboard.csv"
     write(table, out)
-    shown = ["dataset", "method", "layer_set", "rank", "model", "weights", "model_seed", "mean_score", "ci_low",
-             "ci_high", "n_sites", "pretrained_minus_random"]
+    shown = ["dataset", "method", "layer_set", "rank", "model", "weights", "n_seeds", "mean_score", "ci_low",
+             "ci_high", "chance_mean", "mean_score_corrected", "p_permutation", "rank_low", "rank_high"]
     if table["settings"].astype(bool).any():  # rows of several settings: say which
         shown.insert(3, "settings")
     print(table[shown].round(4).to_string(index=False, na_rep=""))
+    print("ranked by mean_score_corrected (mean score minus its chance level); CI over stimuli and model seeds")
+    single = table[(table["weights"] == "random") & (table["n_seeds"] == 1)]["model"].drop_duplicates()
+    if len(single):
+        print(f"random networks with one seed ({', '.join(single)}): their CI carries no seed variance; "
+              "run them with --seeds 0 1 2")
+    for row in table[table["identical_to"].astype(bool)].drop_duplicates(["model", "weights"]).itertuples():
+        print(f"{row.model} ({row.weights}) is the same network as {row.identical_to}: count it once")
     print(f"wrote {out}")
 
 
 def _cmd_compare(args) -> None:
-    from .leaderboard import write
-    from .results import read_scores
-    from .stats import paired_comparison
+    from pathlib import Path
 
-    table = paired_comparison(read_scores(args.directory))
-    if table.empty:
-        raise UserError(f"no architecture under {args.directory} has both pretrained and random scores; "
-                        "run `mouse-rsa benchmark --weights both` first")
-    print(table.round(4).to_string(index=False))
+    from .comparison import compare
+    from .leaderboard import write
+
+    positional = list(args.targets)
+    directory = positional.pop(0) if positional and Path(positional[0]).is_dir() else "results"
+    found = compare(directory, positional or None, n_bootstrap=args.bootstrap, bootstrap_seed=args.bootstrap_seed)
+    for line in found.refused:
+        print(f"mouse-rsa: not tested: {line}", file=sys.stderr)
+    if found.table.empty:
+        raise UserError("no pair could be tested (see above)")
+    shown = ["dataset", "method", "layer_set", "model_a", "weights_a", "model_b", "weights_b", "score_a", "score_b",
+             "difference", "ci_low", "ci_high", "p_bootstrap", "p_holm", "p_fdr"]
+    print(found.table[shown].round(4).to_string(index=False))
+    print("scores are chance-corrected mean scores; difference = a − b with its 95% CI and p over the same "
+          f"{args.bootstrap} stimulus resamples (seeds resampled too); p_holm, p_fdr: adjusted over the pairs")
     if args.output:
-        print(f"wrote {write(table, args.output)}")
+        print(f"wrote {write(found.table, args.output)}")
 
 
 def _cmd_figures(args) -> None:
@@ -237,6 +277,12 @@ def _directory_command(sub, name: str, help_text: str, output_help: str):
     p.add_argument("directory", nargs="?", default="results", metavar="DIR", help="results directory")
     p.add_argument("-o", "--output", default=None, metavar="PATH", help=output_help)
     return p
+
+
+def _bootstrap_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--bootstrap", type=int, default=BOOTSTRAP_RESAMPLES, metavar="N",
+                        help="stimulus bootstrap resamples of the intervals (0: none)")
+    parser.add_argument("--bootstrap-seed", type=int, default=0, help="seed of the resamples")
 
 
 def _dataset_parsers(sub) -> None:
@@ -316,10 +362,18 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--dry-run", action="store_true", help="print the job script and the unit plan; run nothing")
     w.set_defaults(func=_cmd_sweep)
 
-    _directory_command(sub, "leaderboard", "rank every unit under a results directory",
-                       "CSV to write (default DIR/leaderboard.csv)").set_defaults(func=_cmd_leaderboard)
-    _directory_command(sub, "compare", "pretrained vs random per architecture: paired tests over sites",
-                       "CSV to write").set_defaults(func=_cmd_compare)
+    lb = _directory_command(sub, "leaderboard", "rank the models under a results directory (seeds aggregated)",
+                            "CSV to write (default DIR/leaderboard.csv)")
+    _bootstrap_options(lb)
+    lb.set_defaults(func=_cmd_leaderboard)
+    cp = sub.add_parser("compare", help="is one model better than another? paired bootstrap differences",
+                        formatter_class=_Formatter)
+    cp.add_argument("targets", nargs="*", metavar="[DIR] MODEL",
+                    help="results directory (default results), then models (NAME or NAME:WEIGHTS) to compare pairwise; "
+                         "no models: pretrained vs random per architecture")
+    cp.add_argument("-o", "--output", default=None, metavar="PATH", help="CSV to write")
+    _bootstrap_options(cp)
+    cp.set_defaults(func=_cmd_compare)
     a = _directory_command(sub, "analyze", "the study's analyses: pretrained vs random, model properties, "
                            "cluster × area ANOVA, joint NNLS signatures", "directory for the CSVs (default DIR/analysis)")
     a.add_argument("--splits", type=int, default=1000, help="random k-fold splits of the joint NNLS signatures")

@@ -38,6 +38,22 @@ def upper(matrices: np.ndarray) -> np.ndarray:
     return matrices[..., i, j]
 
 
+def permuted_pairs(n_stimuli: int, permutation: np.ndarray) -> np.ndarray:
+    """Index into an upper-triangle vector that relabels stimulus k as ``permutation[k]``: (n_pairs,).
+    ``vector[permuted_pairs(n, p)]`` is the upper triangle of the RDM with rows and columns reordered by p."""
+    i, j = np.triu_indices(n_stimuli, k=1)
+    a, b = np.minimum(permutation[i], permutation[j]), np.maximum(permutation[i], permutation[j])
+    return a * n_stimuli - a * (a + 1) // 2 + (b - a - 1)
+
+
+def pair_weights(counts: np.ndarray) -> np.ndarray:
+    """Weight of every RDM cell (i < j) in stimulus resamples drawn ``counts`` (resamples, n_stimuli) times:
+    c_i · c_j, so a pair of a stimulus with its own copy never enters (rsatoolbox's bootstrap)."""
+    i, j = np.triu_indices(counts.shape[1], k=1)
+    c = np.asarray(counts, dtype=np.float64)
+    return c[:, i] * c[:, j]
+
+
 def pearson(a: np.ndarray, b: np.ndarray, axis: int = 0) -> np.ndarray:
     """Pearson r between ``a`` and ``b`` along ``axis`` (the two broadcast); NaN where one is constant."""
     a = a - a.mean(axis=axis, keepdims=True)

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
@@ -30,8 +31,6 @@ from .settings import Settings
 from .units import Unit, feature_groups, plan, prepare_targets
 
 if TYPE_CHECKING:
-    import numpy as np
-
     from .features.grams import LayerGrams
     from .neural.targets import Targets
 
@@ -64,7 +63,8 @@ def unit_features(unit: Unit, stimuli: np.ndarray, progress: bool = True) -> tup
                            weights_file=s.weights_file if unit.weights == "pretrained" else None)
     built = time.perf_counter()
     pattern = model_zoo.latent_layers(zoo) if s.layers == "latent" else s.layer_pattern
-    grams = extract(zoo, stimuli, pattern, s.max_dim, s.model_seed, Run(s.batch_size, s.device, s.precision, progress))
+    grams = extract(zoo, stimuli, pattern, s.max_dim, s.model_seed,
+                    Run(s.batch_size, s.device, s.precision, progress, unit.bn_calibration))
     if path is not None:
         feature_cache.save(grams, path)
     return grams, {"build_s": built - start, "extract_s": time.perf_counter() - built}
@@ -93,18 +93,22 @@ def run_units(units: Sequence[Unit], targets: Targets, progress: bool = True) ->
     first = units[0]
     grams, feature_timings = unit_features(first, targets.stimuli, progress)
     grams = usable_layers(grams, first.model)
+    signature = grams.rdm_signature()
     done = []
     for unit in units:
         t0 = time.perf_counter()
         s = unit.settings
         method = registry.get(unit.method)
-        design = registry.Design(stimulus_folds(targets.n_stimuli, s.folds, s.repeats, s.cv_seed), s.cv_seed)
+        design = registry.Design(stimulus_folds(targets.n_stimuli, s.folds, s.repeats, s.cv_seed), s.cv_seed,
+                                 unit.permutations, s.ridge_criterion)
         scored = method.score(grams, targets, design)
+        null = scored.null if scored.null is not None else np.empty((0, len(targets.sites)))
         keep_rdms = method.keeps_layer_rdms and s.layers == "latent"
         rdms = dict(zip(grams.names, upper(grams.rdms()))) if keep_rdms else {}
+        arrays = {**scored.arrays, "null": null, "layer_signature": signature}
         timings = {**feature_timings, "score_s": time.perf_counter() - t0, "peak_rss_mb": _peak_rss_mb()}
-        done.append(results.UnitResult(unit.key(targets), unit.describe(), scored.sites, scored.layers,
-                                       scored.tables, rdms, scored.arrays, timings))
+        done.append(results.UnitResult(unit.key(targets), unit.describe(), registry.with_chance(scored.sites, null),
+                                       scored.layers, scored.tables, rdms, arrays, timings))
     return done
 
 

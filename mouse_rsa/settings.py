@@ -12,8 +12,10 @@ fields fall in four groups by what they change:
 * the neural target (which cells, sites and RDMs): ``dataset`` or ``stimuli`` + ``neural_rdms``,
   ``reliability_threshold``, ``min_cells``, ``reliability_splits``, ``target_seed``;
 * the model's features: ``layers`` (``all``, ``latent`` or a glob), ``max_dim``, ``weights_file``,
-  ``precision``, ``model_seed`` (and the device kind they were computed on);
-* the scoring: ``folds``, ``repeats``, ``cv_seed``;
+  ``precision``, ``bn_calibration`` (random weights only), ``model_seed`` (and the device kind they
+  were computed on);
+* the scoring: ``folds``, ``repeats``, ``cv_seed``, ``permutations`` (of the chance level; by default
+  each method's own number), ``ridge_criterion`` (how encoding chooses its penalties);
 * the run only (never the numbers): ``batch_size``, ``device`` (which GPU), ``use_cache``.
 
 Everything in the first three groups is part of a unit's key (``mouse_rsa.units``).
@@ -33,6 +35,9 @@ DEVICES = ("auto", "cpu", "cuda")  # and cuda:N
 PRECISIONS = ("float32", "float64")
 MAX_SEED = 2**32 - 1
 SEEDS = ("model_seed", "cv_seed", "target_seed")
+MAX_PERMUTATIONS = 100_000
+RIDGE_CRITERIA = ("loo", "gcv")
+BOOTSTRAP_RESAMPLES = 1000  # stimulus resamples of the readers' intervals (leaderboard, compare), a reader's option
 
 
 @dataclass(frozen=True)
@@ -47,6 +52,8 @@ class Settings:
     target_seed: int = 0
     folds: int = 6
     repeats: int = 1
+    permutations: int | None = None  # None: each method's own default (``Method.permutations``)
+    ridge_criterion: str = "loo"
     layers: str = "all"
     max_dim: int = 4096
     weights_file: str | None = None
@@ -54,6 +61,7 @@ class Settings:
     min_cells: int = 10
     reliability_splits: int = 10
     precision: str = "float32"
+    bn_calibration: bool = False
     batch_size: int = 16  # vgg16 at 224 px stays near 2 GB (features.DEFAULT_BATCH)
     device: str = "auto"
     use_cache: bool = True
@@ -65,6 +73,7 @@ class Settings:
             _check_int(name, getattr(self, name), 0, MAX_SEED)
         _check_int("folds", self.folds, 2)
         _check_int("repeats", self.repeats, 1)
+        self._check_scoring()
         _check_int("max_dim", self.max_dim, 1)
         _check_int("min_cells", self.min_cells, 2)
         _check_int("reliability_splits", self.reliability_splits, 1)
@@ -84,6 +93,17 @@ class Settings:
             raise InvalidInput("stimuli and neural_rdms go together: give both or neither", argument="stimuli")
         if self.weights_file is not None and not Path(self.weights_file).is_file():
             raise InvalidInput(f"weights_file {self.weights_file} does not exist", argument="weights_file")
+
+    def _check_scoring(self) -> None:
+        """The chance level's permutations, the ridge criterion and batch-norm calibration."""
+        if self.permutations is not None:
+            _check_int("permutations", self.permutations, 0, MAX_PERMUTATIONS)
+        if self.ridge_criterion not in RIDGE_CRITERIA:
+            raise InvalidInput(f"ridge_criterion must be one of {', '.join(RIDGE_CRITERIA)}, not "
+                               f"{self.ridge_criterion!r}", argument="ridge_criterion")
+        if not isinstance(self.bn_calibration, bool):
+            raise InvalidInput(f"bn_calibration must be True or False, not {self.bn_calibration!r}",
+                               argument="bn_calibration")
 
     def replace(self, **changes) -> Settings:
         """A copy with ``changes`` applied and validated again."""

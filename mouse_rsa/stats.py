@@ -8,7 +8,6 @@ from scipy import stats
 from statsmodels.stats.multitest import multipletests
 
 DEFAULT_BOOTSTRAP = 10_000
-ALPHA = 0.05
 # result columns that keep comparisons apart, where a table has them
 SCOPE = ("dataset", "settings_key", "method", "layer_set")
 PAIRED_COLUMNS = ["model", "model_seed", "n_sites", "mean_difference", "t", "p_ttest", "p_wilcoxon"]
@@ -38,9 +37,9 @@ def _paired_row(group: pd.DataFrame) -> dict[str, float] | None:
     if len(diff) < 2:
         return None
     t = stats.ttest_rel(wide["pretrained"], wide["random"])
-    w = stats.wilcoxon(diff) if np.any(diff != 0) else None
+    w = stats.wilcoxon(diff) if np.any(diff != 0) else None  # no difference at all: nothing to test (NaN, not p = 1)
     return {"n_sites": len(diff), "mean_difference": float(diff.mean()), "t": float(t.statistic),
-            "p_ttest": float(t.pvalue), "p_wilcoxon": float(w.pvalue) if w is not None else 1.0}
+            "p_ttest": float(t.pvalue), "p_wilcoxon": float(w.pvalue) if w is not None else float("nan")}
 
 
 def paired_comparison(scores: pd.DataFrame, method: str | None = None) -> pd.DataFrame:
@@ -63,14 +62,3 @@ def paired_comparison(scores: pd.DataFrame, method: str | None = None) -> pd.Dat
         for _, family in table.groupby(scope):
             table.loc[family.index, name] = multipletests(family["p_ttest"].fillna(1.0), method=how)[1]
     return table
-
-
-def paired_summary(table: pd.DataFrame, what: str = "architectures", alpha: float = ALPHA) -> str:
-    """"k of N <what> beat their random twin, m significantly, j after Bonferroni" for rows of one scope.
-
-    Significance is the paired t-test at ``alpha`` with a positive mean difference.
-    """
-    better = table["mean_difference"] > 0
-    return (f"{int(better.sum())} of {len(table)} {what} beat their random twin, "
-            f"{int((better & (table['p_ttest'] < alpha)).sum())} significantly, "
-            f"{int((better & (table['p_bonferroni'] < alpha)).sum())} after Bonferroni")

@@ -3,9 +3,9 @@
 A unit is model × weights × model seed × method × layer set under one ``Settings``; scored against
 one neural target it has a key (``Unit.key``) holding every setting that changes its numbers: the
 weights and their source (a weights file by the sha256 of its content), the three seeds (model,
-cross-validation, target), the layer set, the projection size, precision and device kind, folds,
-repeats, the neural target's content and selection settings, the package version and the code
-fingerprint (``mouse_rsa.version``). ``mouse_rsa.runner`` runs units; ``benchmark`` (one process)
+cross-validation, target), the layer set, the projection size, precision, batch-norm calibration and
+device kind, folds, repeats, permutations, the neural target's content and selection settings, the
+package version and the code fingerprint (``mouse_rsa.version``). ``mouse_rsa.runner`` runs units; ``benchmark`` (one process)
 and ``sweep`` (Dask) both go through it.
 """
 from __future__ import annotations
@@ -72,7 +72,25 @@ class Unit:
         s = self.settings
         return {"model": self.model, "weights": self.weights, "weights_source": self.weights_source(hashed),
                 "model_seed": s.model_seed, "layers": s.layers, "max_dim": s.max_dim, "precision": s.precision,
-                "device": device_kind(s.device), "code_version": __version__, "code_fingerprint": code_fingerprint()}
+                "bn_calibration": self.bn_calibration, "device": device_kind(s.device), "code_version": __version__,
+                "code_fingerprint": code_fingerprint()}
+
+    @property
+    def permutations(self) -> int:
+        """Stimulus permutations of the chance level: the settings' number, else the method's own default."""
+        return self.settings.permutations if self.settings.permutations is not None else \
+            registry.get(self.method).permutations
+
+    def method_settings(self) -> dict[str, Any]:
+        """Every method-specific Settings field, with its value where this unit's method reads it, else None."""
+        used = registry.get(self.method).settings_used
+        return {name: getattr(self.settings, name) if name in used else None
+                for name in sorted({n for m in registry.all_methods() for n in m.settings_used})}
+
+    @property
+    def bn_calibration(self) -> bool:
+        """Whether batch-norm statistics are set from the stimuli: asked for, and only for random weights."""
+        return self.settings.bn_calibration and self.weights == "random"
 
     def describe(self) -> dict[str, Any]:
         """Model, weights, method and every settings field, as plain values (see ``from_description``)."""
@@ -95,7 +113,9 @@ class Unit:
             "model": self.model, "weights": self.weights, "weights_source": features["weights_source"],
             "model_seed": s.model_seed, "method": self.method, "layer_set": s.layers, "cv_seed": s.cv_seed,
             "target_seed": s.target_seed if from_cells else None, "folds": s.folds, "repeats": s.repeats,
-            "max_dim": s.max_dim, "reliability_threshold": float(s.reliability_threshold) if from_cells else None,
+            "permutations": self.permutations, **self.method_settings(), "max_dim": s.max_dim,
+            "bn_calibration": features["bn_calibration"],
+            "reliability_threshold": float(s.reliability_threshold) if from_cells else None,
             "min_cells": s.min_cells if from_cells else None,
             "reliability_splits": s.reliability_splits if from_cells else None, "precision": s.precision,
             "device": features["device"], "code_version": features["code_version"],

@@ -43,9 +43,13 @@ def no_download(monkeypatch):
     monkeypatch.setattr(torch.hub, "download_url_to_file", refuse)
 
 
+DEMO_MODELS = ["mobilenet_v2", "gabor", "pixels", "random_features"]
+
+
 @pytest.fixture(scope="session")
 def demo_results(demo, tmp_path_factory):
-    """Both methods on the demo for mobilenet_v2 (random) and the three baselines, written to disk."""
+    """Both methods on the demo for mobilenet_v2 (random) and the three baselines, written to disk: RSA with
+    the default 100 permutations of its chance level, encoding with 20 (its null refits every cell)."""
     import warnings
 
     from mouse_rsa import benchmark
@@ -54,8 +58,9 @@ def demo_results(demo, tmp_path_factory):
     out = tmp_path_factory.mktemp("demo_results")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", BaselineWeightsWarning)
-        benchmark(["mobilenet_v2", "gabor", "pixels", "random_features"], weights="random", methods="all", out=out,
-                  progress=False, dataset="demo")
+        benchmark(DEMO_MODELS, weights="random", methods="rsa", out=out, progress=False, dataset="demo")
+        benchmark(DEMO_MODELS, weights="random", methods="encoding", out=out, progress=False, dataset="demo",
+                  permutations=20)
     return out
 
 

@@ -1,4 +1,5 @@
 """The study's analyses on synthetic results with planted effects (values checked by hand or by scipy)."""
+import zlib
 from types import SimpleNamespace
 
 import numpy as np
@@ -11,6 +12,8 @@ from mouse_rsa import results
 from mouse_rsa.analysis import analyze, anova, properties, signatures
 from mouse_rsa.analysis.models import model_table
 from mouse_rsa.errors import InvalidInput
+from mouse_rsa.methods import with_chance
+from mouse_rsa.rdm import permuted_pairs
 
 CLUSTERS = ["2D", "3D", "geometric", "semantic", "miscellaneous"]
 GROUP = {"dataset": "synth", "settings_key": "s" * 12, "targets_key": "t" * 16, "method": "rsa_nnls"}
@@ -61,7 +64,7 @@ def test_anova_finds_a_planted_cluster_effect_and_not_a_planted_null():
     planted = dict(zip(CLUSTERS, [0.10, 0.05, 0.02, 0.08, 0.0]))
     scores = pd.concat([task_scores(planted, 0.02, seed=0, layer_set="latent"),
                         task_scores(dict.fromkeys(CLUSTERS, 0.05), 0.02, seed=1, layer_set="all")])
-    observations = anova.task_observations(scores, model_table(catalogue()))
+    observations, _ = anova.task_observations(scores, model_table(catalogue()))
     table = anova.cluster_anova(observations).set_index(["layer_set", "effect"])
     assert set(table.index) == {(s, e) for s in ("latent", "all") for e in ("cluster", "area", "cluster:area",
                                                                              "residual")}
@@ -81,7 +84,7 @@ def test_anova_finds_a_planted_cluster_effect_and_not_a_planted_null():
 
 def test_posthoc_pairs_are_welch_tests_with_bonferroni_within_each_family():
     scores = task_scores(dict(zip(CLUSTERS, [0.10, 0.05, 0.02, 0.08, 0.0])), 0.02, seed=0)
-    observations = anova.task_observations(scores, model_table(catalogue()))
+    observations, _ = anova.task_observations(scores, model_table(catalogue()))
     table = anova.posthoc(observations)
     pooled = table[table["family"] == "cluster"].set_index(["cluster_1", "cluster_2"])
     assert len(pooled) == 10 and (pooled["n_comparisons"] == 10).all()
@@ -115,7 +118,7 @@ def zoo_scores(seed: int = 0) -> pd.DataFrame:
 
 def test_property_correlations_match_scipy_on_the_model_means():
     scores = zoo_scores()
-    table = properties.property_correlations(scores, model_table(catalogue()), n_resamples=2000, seed=3)
+    table, _ = properties.property_correlations(scores, model_table(catalogue()), n_resamples=2000, seed=3)
     assert set(table["weights"]) == {"pretrained", "random"}
     assert (table["n_models"] == len(ARCHITECTURES)).all()              # no task model, no baseline
     for weights in ("pretrained", "random"):
@@ -131,17 +134,17 @@ def test_property_correlations_match_scipy_on_the_model_means():
                 assert got.loc[statistic, "ci_low"] <= got.loc[statistic, "r"] <= got.loc[statistic, "ci_high"]
     pretrained = table[(table["weights"] == "pretrained") & (table["statistic"] == "spearman")]
     assert pretrained.set_index("property").loc["n_params", "r"] == pytest.approx(-1.0)  # planted monotone
-    again = properties.property_correlations(scores, model_table(catalogue()), n_resamples=2000, seed=3)
+    again, _ = properties.property_correlations(scores, model_table(catalogue()), n_resamples=2000, seed=3)
     pd.testing.assert_frame_equal(table, again)                         # seeded bootstrap
 
 
 def test_property_correlations_need_three_architectures_with_the_property():
     cat = catalogue()
     cat.loc[cat["name"].isin(["alexnet", "resnet18", "vgg11", "squeezenet1_0"]), "top1"] = np.nan
-    table = properties.property_correlations(zoo_scores(), model_table(cat), n_resamples=200)
+    table, _ = properties.property_correlations(zoo_scores(), model_table(cat), n_resamples=200)
     assert "top1" not in set(table["property"]) and "n_params" in set(table["property"])
     assert properties.property_correlations(zoo_scores()[lambda d: d["model"].isin(["alexnet", "vgg11"])],
-                                            model_table(cat), n_resamples=200).empty
+                                            model_table(cat), n_resamples=200)[0].empty
 
 
 def test_vectorised_correlations_match_scipy():
@@ -162,7 +165,7 @@ def test_permuted_pairs_relabels_the_stimuli_of_an_rdm():
     vector = rng.normal(size=10 * 9 // 2)
     perm = rng.permutation(10)
     rdm = squareform(vector)
-    np.testing.assert_array_equal(vector[signatures.permuted_pairs(10, perm)], squareform(rdm[perm][:, perm]))
+    np.testing.assert_array_equal(vector[permuted_pairs(10, perm)], squareform(rdm[perm][:, perm]))
     assert signatures.n_stimuli_of(45) == 10
     with pytest.raises(ValueError):
         signatures.n_stimuli_of(44)
@@ -221,20 +224,57 @@ def test_split_design_rejects_impossible_designs():
 # ---------------------------------------------------------------- analyze on a results directory
 
 
+N_STIMULI = 30
+N_PAIRS = N_STIMULI * (N_STIMULI - 1) // 2
+SITES = [(a, c) for a in ("VISp", "VISl", "VISal") for c in ("L2/3", "L4", "L5")]
+
+
+def synthetic_target(root, site_rdms: np.ndarray | None = None) -> np.ndarray:
+    """The synthetic neural target's site RDMs (n_pairs, sites), written under ``root`` once (random unless given)."""
+    path = root / GROUP["dataset"] / f"targets-{GROUP['targets_key']}.npz"
+    if path.is_file():
+        return results.read_targets(root, GROUP["dataset"], GROUP["targets_key"])["vectors"]
+    if site_rdms is None:
+        site_rdms = np.random.default_rng(99).gamma(2.0, size=(N_PAIRS, len(SITES)))
+    targets = SimpleNamespace(name=GROUP["dataset"], key=GROUP["targets_key"], n_stimuli=N_STIMULI, cell_means=None,
+                              sites=[SimpleNamespace(key=f"{a}_{c}", ceiling=0.8) for a, c in SITES],
+                              site_vectors=lambda: site_rdms)
+    results.write_targets(root, targets)
+    return site_rdms
+
+
+def _prediction(site: np.ndarray, r: float, rng: np.random.Generator) -> np.ndarray:
+    """An RDM vector whose Pearson r with ``site`` is exactly ``r``."""
+    z = (site - site.mean()) / site.std()
+    e = rng.normal(size=len(site))
+    e -= e.mean() + (e @ z) / len(z) * z
+    e /= e.std()
+    r = float(np.clip(r, -0.99, 0.99))
+    return 1.0 + 0.1 * (r * z + np.sqrt(1 - r * r) * e)
+
+
 def write_unit(root, model: str, weights: str, layer_set: str, site_scores: dict, rdm: np.ndarray | None = None,
-               seed: int = 0, n_layers: int = 1) -> None:
-    """One whole unit through ``results.write_unit``: scores per site, a layer profile, the latent RDM."""
-    fields = {**GROUP, "dataset_hash": "h", "model": model, "weights": weights, "model_seed": seed,
-              "weights_source": "fixed" if weights == "fixed" else f"seed {seed}", "layer_set": layer_set,
-              "cv_seed": 0, "target_seed": 0, "folds": 6, "repeats": 1, "max_dim": 4096, "reliability_threshold": 0.5,
-              "min_cells": 5, "reliability_splits": 10, "precision": "float32", "device": "cpu", "code_version": "test",
-              "code_fingerprint": "test"}
+               n_layers: int = 1, signature: np.ndarray | None = None) -> None:
+    """One whole unit through ``results.write_unit``: scores per site (held-out predictions built to give
+    exactly those scores against the synthetic target, a permutation null around −0.05), a layer
+    profile, a layer-RDM signature (random, unless given: equal signatures make identical networks) and
+    the latent RDM."""
+    fields = {**GROUP, "dataset_hash": "h", "model": model, "weights": weights, "model_seed": 0,
+              "weights_source": "fixed" if weights == "fixed" else "seed 0", "layer_set": layer_set,
+              "cv_seed": 0, "target_seed": 0, "folds": 6, "repeats": 1, "permutations": 20, "ridge_criterion": None, "max_dim": 4096,
+              "bn_calibration": False, "reliability_threshold": 0.5, "min_cells": 5, "reliability_splits": 10,
+              "precision": "float32", "device": "cpu", "code_version": "test", "code_fingerprint": "test"}
     key = results.with_digests(fields)
-    sites = pd.DataFrame([{"area": a, "cortical_layer": c, "site": f"{a}_{c}", "score": v}
-                          for (a, c), v in site_scores.items()])
-    scores = sites.assign(n_cells=20, score_r2=np.sign(sites["score"]) * sites["score"] ** 2, ceiling=0.8,
-                          best_layer="l0", best_layer_index=0, best_layer_depth=np.clip(sites["score"] * 2, 0, 1),
-                          best_layer_score=0.3, n_layers=n_layers)
+    rng = np.random.default_rng(zlib.crc32(f"{model}/{weights}/{layer_set}".encode()))
+    target = synthetic_target(root)
+    predictions = np.stack([_prediction(target[:, k], site_scores[s], rng) for k, s in enumerate(SITES)], axis=1)
+    sites = pd.DataFrame([{"area": a, "cortical_layer": c, "site": f"{a}_{c}", "score": site_scores[(a, c)]}
+                          for a, c in SITES])
+    null = -0.05 + 0.03 * rng.normal(size=(20, len(SITES)))
+    scores = with_chance(sites.assign(n_cells=20, score_r2=np.sign(sites["score"]) * sites["score"] ** 2, ceiling=0.8,
+                                      best_layer="l0", best_layer_index=0,
+                                      best_layer_depth=np.clip(sites["score"] * 2, 0, 1), best_layer_score=0.3,
+                                      n_layers=n_layers), null)
     scores["score_normalized"] = scores["score_r2"] / 0.8
     depth = np.linspace(0, 1, n_layers) if n_layers > 1 else np.zeros(1)
     layers = pd.concat([sites.assign(layer=f"l{k}", layer_index=k, layer_depth=d,
@@ -242,26 +282,20 @@ def write_unit(root, model: str, weights: str, layer_set: str, site_scores: dict
                                      rsa_spearman=sites["score"]).drop(columns="score")
                         for k, d in enumerate(depth)], ignore_index=True)
     rdms = {"latent": rdm} if rdm is not None else {}
+    arrays = {"predictions": predictions[None].astype(np.float32), "weighted": np.ones((1, len(SITES)), bool),
+              "null": null, "layer_signature": rng.normal(size=(n_layers, 8)) if signature is None else signature}
     results.write_unit(root, results.UnitResult(key, {"model": model}, scores[results.SITE_COLUMNS], layers, {},
-                                                rdms))
-
-
-SITES = [(a, c) for a in ("VISp", "VISl", "VISal") for c in ("L2/3", "L4", "L5")]
+                                                rdms, arrays))
 
 
 def synthetic_results(root, seed: int = 0) -> None:
     """Architectures (pretrained and random, all layers) and Taskonomy tasks (latent with RDMs, and all
     layers): VISp sites are a mix of the 2D tasks' RDMs, the others of the semantic tasks'."""
     rng = np.random.default_rng(seed)
-    n_stimuli = 30
-    n_pairs = n_stimuli * (n_stimuli - 1) // 2
-    task_rdms = {task: rng.gamma(2.0, size=n_pairs) for task in TASKS}
+    task_rdms = {task: rng.gamma(2.0, size=N_PAIRS) for task in TASKS}
     site_rdms = np.stack([sum(task_rdms[t] for t, c in TASKS.items() if c == ("2D" if a == "VISp" else "semantic"))
-                          + 2.0 * rng.gamma(2.0, size=n_pairs) for a, _ in SITES], axis=1)
-    targets = SimpleNamespace(name="synth", key=GROUP["targets_key"], n_stimuli=n_stimuli,
-                              sites=[SimpleNamespace(key=f"{a}_{c}", ceiling=0.8) for a, c in SITES],
-                              site_vectors=lambda: site_rdms)
-    results.write_targets(root, targets)
+                          + 2.0 * rng.gamma(2.0, size=N_PAIRS) for a, _ in SITES], axis=1)
+    synthetic_target(root, site_rdms)
     for task, rdm in task_rdms.items():
         r = {s: stats.pearsonr(rdm, site_rdms[:, k])[0] for k, s in enumerate(SITES)}
         write_unit(root, task, "pretrained", "latent", r, rdm)
@@ -311,10 +345,3 @@ def test_analyze_skips_what_cannot_run_and_says_which_runs_are_missing(tmp_path,
     assert "\n" not in str(err.value)
     with pytest.raises(InvalidInput, match="value"):
         analyze(tmp_path, value="r2")
-
-
-def test_identical_model_rdms_are_counted():
-    rng = np.random.default_rng(0)
-    a, b = rng.normal(size=(2, 45))
-    assert signatures.identical_regressors(np.stack([a, 2 * a + 1, b], axis=1)) == 2  # same up to scale
-    assert signatures.identical_regressors(np.stack([a, b], axis=1)) == 0

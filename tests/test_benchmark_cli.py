@@ -100,7 +100,7 @@ def test_weights_both_offline_still_runs_random(capsys, tmp_path, demo, no_downl
     assert code == 0, err
     assert "squeezenet1_1: pretrained weights" in err and len([x for x in err.splitlines() if "pretrained" in x]) == 1
     files = sorted(p.name for p in (tmp_path / "demo" / "squeezenet1_1").iterdir())
-    assert [f.split(".", 1)[1] for f in files] == ["layers.csv", "nnls.csv", "scores.csv", "unit.json"]
+    assert [f.split(".", 1)[1] for f in files] == ["arrays.npz", "layers.csv", "nnls.csv", "scores.csv", "unit.json"]
     code, _, err = run(capsys, "benchmark", "--model", "squeezenet1_1", "--weights", "pretrained",
                        "--dataset", "demo", "--out", str(tmp_path), "--quiet")
     assert code == 2 and "--weights-file" in err
@@ -119,7 +119,8 @@ def test_weights_file_is_named_by_its_content_and_paired_with_random(tmp_path, d
     table = rank(out)
     pre_row = table[table["weights"] == "pretrained"].iloc[0]
     ran = table[table["weights"] == "random"].iloc[0]
-    assert pre_row["pretrained_minus_random"] == pytest.approx(pre_row["mean_score"] - ran["mean_score"])
+    assert pre_row["pretrained_minus_random"] == pytest.approx(pre_row["mean_score_corrected"]
+                                                               - ran["mean_score_corrected"])
     assert np.isnan(ran["pretrained_minus_random"]) and pre_row["n_params"] == 1235496
     assert sorted(table["rank"]) == [1, 2]
 
@@ -163,4 +164,4 @@ def test_several_models_with_one_failure_report_it_and_write_the_rest(capsys, tm
 
 def test_compare_prints_paired_tests(capsys, demo_results, tmp_path):
     code, _, err = run(capsys, "compare", str(demo_results), "-o", str(tmp_path / "c.csv"))
-    assert code == 2 and "both pretrained and random" in err and not (tmp_path / "c.csv").exists()
+    assert code == 2 and "nothing to compare" in err and "--weights both" in err and not (tmp_path / "c.csv").exists()

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 from helpers import unit_file
-from sklearn.linear_model import RidgeCV
+from sklearn.linear_model import Ridge, RidgeCV
 
 from mouse_rsa.features.grams import LayerGrams
 from mouse_rsa.methods import encoding_ridge as encoding
@@ -26,7 +26,7 @@ def test_one_fold_matches_sklearn_ridgecv_per_target():
     y = x @ rng.normal(size=(300, 6)) * np.array([0.01, 0.03, 0.1, 0.3, 1, 3]) + rng.normal(size=(118, 6))
     grams = _grams_from_features(x)
     train, test = np.arange(98), np.arange(98, 118)
-    fit = encoding.ridge_fold(grams.kernels(), y, train, test)
+    fit = encoding.ridge_fold(grams.kernels(), y, train, test, criterion="loo")
     xc = x[train] - x[train].mean(axis=0)
     scale = np.linalg.eigvalsh(xc @ xc.T).clip(0).sum() / (len(train) - 1)
     sk = RidgeCV(alphas=encoding.DEFAULT_ALPHAS * scale, alpha_per_target=True).fit(x[train], y[train])
@@ -69,19 +69,19 @@ def test_every_layer_matches_the_per_layer_solver_and_encode_keeps_its_numbers()
     for folds in partitions:
         for test in folds:
             train = np.setdiff1d(np.arange(n_stim), test)
-            fit = encoding.ridge_fold(grams.kernels(), y, train, test)
+            fit = encoding.ridge_fold(grams.kernels(), y, train, test, criterion="loo")
             best_err, nested = np.full(n_cells, np.inf), np.zeros(n_cells)
             for layer, kernel in enumerate(grams.kernels()):
                 pred, loo, alpha = _reference_ridge_fold(kernel, y, train, test)
                 np.testing.assert_allclose(fit.predictions[layer], pred, atol=1e-8)
-                np.testing.assert_allclose(fit.loo_error[layer], loo, rtol=1e-8)
+                np.testing.assert_allclose(fit.error[layer], loo, rtol=1e-8)
                 np.testing.assert_allclose(fit.alpha[layer], alpha, rtol=1e-12)
                 r = np.array([np.corrcoef(pred[:, c], y[test, c])[0, 1] for c in range(n_cells)])
                 layer_r[layer] += r
                 better = loo < best_err
                 best_err[better], nested[better] = loo[better], r[better]
             nested_r += nested
-    result = encoding.encode(grams, y, partitions)
+    result = encoding.encode(grams, y, partitions, criterion="loo")
     np.testing.assert_allclose(result.layer_r, layer_r / 10, atol=1e-8)
     np.testing.assert_allclose(result.nested_r, nested_r / 10, atol=1e-8)
 
@@ -151,3 +151,26 @@ def test_method_all_writes_both_methods_for_the_network_and_the_baselines(demo_r
 
     layers = demo_scores[demo_scores["model"] == "mobilenet_v2"]
     assert (layers["n_layers"] == model_zoo.info("mobilenet_v2").n_layers).all()  # every layer of the catalogue
+
+
+def test_gcv_penalty_is_the_minimum_of_the_dense_hat_matrix_criterion():
+    """GCV(α) = (1/n)‖(I − H)y‖² / (1 − tr H / n)², H = 11ᵀ/n + K̃(K̃ + αI)⁻¹ formed densely, per cell."""
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(50, 30))
+    y = x @ rng.normal(size=(30, 4)) * np.array([0.02, 0.1, 0.5, 2]) + rng.normal(size=(50, 4))
+    train, test = np.arange(40), np.arange(40, 50)
+    fit = encoding.ridge_fold(_grams_from_features(x).kernels(), y, train, test, criterion="gcv")
+    xc = x[train] - x[train].mean(axis=0)
+    k = xc @ xc.T
+    n = len(train)
+    grid = encoding.DEFAULT_ALPHAS * np.linalg.eigvalsh(k).clip(0).sum() / (n - 1)
+    for cell in range(y.shape[1]):
+        yc = y[train, cell] - y[train, cell].mean()
+        gcv = []
+        for alpha in grid:
+            hat = np.full((n, n), 1 / n) + k @ np.linalg.inv(k + alpha * np.eye(n))
+            gcv.append(np.mean((yc - hat @ yc) ** 2) / (1 - np.trace(hat) / n) ** 2)
+        best = int(np.argmin(gcv))
+        assert fit.alpha[0, cell] == pytest.approx(grid[best]) and fit.error[0, cell] == pytest.approx(gcv[best])
+        ridge = Ridge(alpha=grid[best]).fit(x[train], y[train, cell])
+        np.testing.assert_allclose(fit.predictions[0][:, cell], ridge.predict(x[test]), atol=1e-8)

@@ -4,6 +4,7 @@ import matplotlib.image
 import numpy as np
 import pandas as pd
 import pytest
+from matplotlib.collections import PathCollection
 from scipy import stats
 from test_analysis import ARCHITECTURES, SITES, TASKS, catalogue, synthetic_results, write_unit
 
@@ -11,6 +12,7 @@ from mouse_rsa import figures, leaderboard, results
 from mouse_rsa.analysis import analyze
 from mouse_rsa.analysis.models import model_table
 from mouse_rsa.cli import main
+from mouse_rsa.comparison import compare
 
 FIGURES = ["leaderboard", "pretrained_vs_random", "best_layer_depth", "architecture_hierarchy", "task_hierarchy",
            "signatures", "model_properties", "layer_profiles"]
@@ -33,18 +35,26 @@ def test_existing_figures_show_every_run(synthetic):
     table = leaderboard.rank(synthetic)
     bars = figures.leaderboard_figure(table).axes
     assert len(bars[0].patches) + len(bars[1].patches) == 2 * len(ARCHITECTURES) + 2 * len(TASKS) + 1
-    points = figures.pretrained_vs_random_figure(table).axes[0].collections[0].get_offsets()
-    assert len(points) == len(ARCHITECTURES)
-    pre = table[(table["model"] == "alexnet") & (table["weights"] == "pretrained")]["mean_score"].iloc[0]
-    assert np.isclose(points[:, 1], pre).any()
+    widths = {p.get_width() for p in bars[0].patches + bars[1].patches}
+    assert np.isclose(sorted(widths), sorted(set(table["mean_score_corrected"]))).all()  # corrected scores drawn
+    fig = figures.pretrained_vs_random_figure(table, compare(synthetic).table)
+    tests = compare(synthetic).table
+    filled, empty = [c for c in fig.axes[0].collections if isinstance(c, PathCollection)]
+    assert len(filled.get_offsets()) == (tests["p_holm"] < 0.05).sum() > 0        # significance marks
+    assert len(filled.get_offsets()) + len(empty.get_offsets()) == len(ARCHITECTURES)
+    pre = table[(table["weights"] == "pretrained") & table["model"].isin(ARCHITECTURES)]["mean_score_corrected"]
+    points = np.concatenate([filled.get_offsets(), empty.get_offsets()])
+    assert np.isclose(sorted(points[:, 1]), sorted(pre)).all()
+    assert "Holm" in fig.axes[0].get_legend().get_texts()[0].get_text()
     depth = figures.best_layer_depth_figure(results.read_scores(synthetic))
     assert [t.get_text() for t in depth.axes[0].get_xticklabels()] == ["VISp", "VISl", "VISal"]
 
 
 def test_architecture_and_task_hierarchies(synthetic):
     scores, models = results.read_scores(synthetic), model_table(catalogue())
-    arch = figures.architecture_figure(scores, models)
-    assert _titles(arch) == ["rsa_nnls · all"] and len(arch.axes[0].patches) == 2 * len(ARCHITECTURES)
+    arch = figures.architecture_figure(leaderboard.rank(synthetic), models)
+    assert _titles(arch) == ["cross-validated RSA, NNLS over all layers (Pearson r)\nall layers"]
+    assert len(arch.axes[0].patches) == 2 * len(ARCHITECTURES)
     assert {t.get_text() for t in arch.axes[0].get_yticklabels()} == set(ARCHITECTURES)
     task = figures.task_figure(scores, models)
     assert _titles(task) == ["rsa_nnls · pretrained · latent", "rsa_nnls · pretrained · all"]  # side by side
@@ -108,11 +118,15 @@ def test_figures_without_data_are_skipped(tmp_path, monkeypatch):
     models = model_table(catalogue())
     empty = results.read_scores(tmp_path)
     assert figures.task_figure(empty, models) is None and figures.signature_figure(empty, models) is None
-    assert figures.architecture_figure(empty, models) is None and figures.property_figure(empty, models) is None
+    assert figures.architecture_figure(leaderboard.rank(tmp_path), models) is None
+    assert figures.property_figure(empty, models) is None
     assert figures.layer_profile_figure(results.read_layers(tmp_path)) is None
 
 
 def test_compare_command(synthetic, capsys):
     assert main(["compare", str(synthetic), "-o", str(synthetic / "cmp.csv")]) == 0
     table = pd.read_csv(synthetic / "cmp.csv")
-    assert sorted(table["model"]) == sorted(ARCHITECTURES) and (table["n_sites"] == len(SITES)).all()
+    assert sorted(table["model_a"]) == sorted(ARCHITECTURES) and (table["weights_b"] == "random").all()
+    assert ((table["ci_low"] <= table["difference"]) & (table["difference"] <= table["ci_high"])).all()
+    assert (table["p_holm"] >= table["p_bootstrap"]).all() and (table["p_fdr"] >= table["p_bootstrap"]).all()
+    assert "difference = a − b" in capsys.readouterr().out

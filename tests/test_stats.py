@@ -3,7 +3,8 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from mouse_rsa.stats import bootstrap_ci, paired_comparison, paired_summary
+from mouse_rsa.comparison import summary
+from mouse_rsa.stats import bootstrap_ci, paired_comparison
 
 
 def test_bootstrap_ci_agrees_with_the_t_interval_for_normal_data():
@@ -44,10 +45,8 @@ def test_paired_comparison_keeps_layer_sets_apart():
     assert table.loc["latent", "mean_difference"] == pytest.approx(-0.1 - 0.015)
 
 
-def test_paired_summary_counts_wins_significance_and_bonferroni():
-    table = pd.DataFrame({"mean_difference": [0.1, 0.2, 0.05, -0.1, 0.3],
-                          "p_ttest": [0.001, 0.03, 0.2, 0.001, 0.011],
-                          "p_bonferroni": [0.005, 0.15, 1.0, 0.005, 0.055]})
-    assert paired_summary(table) == ("4 of 5 architectures beat their random twin, 3 significantly, "
-                                     "1 after Bonferroni")
-    assert paired_summary(table.iloc[:0], "Taskonomy tasks").startswith("0 of 0 Taskonomy tasks")
+def test_comparison_summary_says_both_directions():
+    table = pd.DataFrame({"difference": [0.1, 0.2, 0.05, -0.1, 0.3], "p_holm": [0.001, 0.03, 0.2, 0.001, 0.011]})
+    assert summary(table).startswith("4 of 5 architectures beat their random twin, 3 significantly; "
+                                     "1 were significantly worse")
+    assert summary(table.iloc[:0], "Taskonomy tasks").startswith("0 of 0 Taskonomy tasks")

@@ -34,10 +34,25 @@ POSTHOC_COLUMNS = [*GROUP, "weights", "family", "area", "cluster_1", "cluster_2"
 EFFECTS = {"C(cluster)": "cluster", "C(area)": "area", "C(cluster):C(area)": "cluster:area", "Residual": "residual"}
 
 
-def task_observations(scores: pd.DataFrame, models: pd.DataFrame, value: str = "score") -> pd.DataFrame:
-    """Site scores of the models that carry a taskonomic cluster, one per model × site, with ``cluster``."""
+def task_observations(scores: pd.DataFrame, models: pd.DataFrame, value: str = "score",
+                      identical: dict[tuple, list[str]] | None = None) -> tuple[pd.DataFrame, list[str]]:
+    """Site scores of the models that carry a taskonomic cluster, one per model × site, with ``cluster``,
+    and one line per group left out because some of its tasks are one network (``mouse_rsa.identical``:
+    (GROUP..., model, weights) → the same networks), e.g. every random Taskonomy encoder: their clusters
+    cannot differ, and an F test over them would print F = 0, p = 1 about nothing."""
     observations = annotate(site_means(scores, value), models)
-    return observations[observations["cluster"] != ""].reset_index(drop=True)
+    observations = observations[observations["cluster"] != ""].reset_index(drop=True)
+    refused, keep = [], np.ones(len(observations), bool)
+    for key, rows in observations.groupby([*GROUP, "weights"], sort=False):
+        dataset, settings_key, method, layer_set, weights = key
+        tasks = set(rows["model"])
+        same = sorted(m for m in tasks if tasks & {t.rsplit(" (", 1)[0] for t in (identical or {}).get(
+            (dataset, method, layer_set, settings_key, m, weights), [])})
+        if same:
+            refused.append(f"{dataset} {method} {layer_set} {weights}: {len(same)} tasks are one network "
+                           f"({', '.join(same[:4])}{' ...' if len(same) > 4 else ''}: every layer RDM identical)")
+            keep[rows.index] = False
+    return observations[keep].reset_index(drop=True), refused
 
 
 def _formula(data: pd.DataFrame) -> str:

@@ -6,6 +6,7 @@ property: Pearson (the paper's test) and Spearman, with scipy's p-values and a s
 bootstrap CI of r (architectures resampled with replacement; a resample in which the property or the
 score is constant has no r and is left out). Random-weight models are analysed the same way, as a
 control: a property that predicts random-weight scores too is about the architecture, not training.
+Identical networks (random vgg16 and vgg16_bn: ``mouse_rsa.identical``) are one architecture here.
 """
 from __future__ import annotations
 
@@ -62,17 +63,25 @@ def correlation(x: np.ndarray, y: np.ndarray, statistic: str = "pearson", n_resa
 
 
 def property_correlations(scores: pd.DataFrame, models: pd.DataFrame, value: str = "score",
-                          n_resamples: int = 10_000, seed: int = 0) -> pd.DataFrame:
-    """Correlations of each architecture's mean ``value`` with each property, per GROUP × weights.
+                          n_resamples: int = 10_000, seed: int = 0,
+                          identical: dict[tuple, list[str]] | None = None) -> tuple[pd.DataFrame, list[str]]:
+    """Correlations of each architecture's mean ``value`` with each property, per GROUP × weights, and one
+    line per group in which identical networks were counted once.
 
-    scores: site scores (contract columns); models: ``model_table`` of the catalogue. One row per
-    GROUP × weights (pretrained; random as the control) × property × statistic with at least
+    scores: site scores (contract columns); models: ``model_table`` of the catalogue; identical:
+    (GROUP..., model, weights) → the "model (weights)" that are the same network (``mouse_rsa.identical``):
+    of each such set only the first model by name is kept (random vgg16 and vgg16_bn are one point).
+    One row per GROUP × weights (pretrained; random as the control) × property × statistic with at least
     ``MIN_MODELS`` architectures that vary in both; ``COLUMNS``.
     """
     means = annotate(model_means(scores, value), models)
     means = means[(means["kind"] == "architecture") & means["weights"].isin(CONTROL_WEIGHTS)]
-    rows = []
+    rows, lines = [], []
     for key, group in means.groupby([*GROUP, "weights"], sort=False):
+        group, dropped = _one_per_network(group.sort_values("model"), key, identical or {})
+        if dropped:
+            lines.append(f"{' '.join(str(k) for i, k in enumerate(key) if i != 1)}: counted once as the same network: "
+                         + "; ".join(dropped))
         for prop in PROPERTIES:
             known = group.dropna(subset=[prop])
             x, y = known[prop].to_numpy(float), known["mean_score"].to_numpy(float)
@@ -82,7 +91,23 @@ def property_correlations(scores: pd.DataFrame, models: pd.DataFrame, value: str
                 result = correlation(x, y, statistic, n_resamples, seed)
                 rows.append({**dict(zip([*GROUP, "weights"], key)), "property": prop, "statistic": statistic,
                              "n_models": len(known), **result, "n_resamples": n_resamples, "bootstrap_seed": seed})
-    return pd.DataFrame(rows, columns=COLUMNS)
+    return pd.DataFrame(rows, columns=COLUMNS), lines
+
+
+def _one_per_network(group: pd.DataFrame, key: tuple, identical: dict[tuple, list[str]]) -> tuple[pd.DataFrame, list[str]]:
+    """``group`` (one row per model, sorted) without the models identical to a model kept before them."""
+    dataset, settings_key, method, layer_set, weights = key
+    keep, dropped, seen = [], [], set()
+    for model in group["model"]:
+        if model in seen:
+            continue
+        same = {m.rsplit(" (", 1)[0] for m in identical.get((dataset, method, layer_set, settings_key, model, weights), [])}
+        twins = sorted(same & set(group["model"]))
+        seen.update(twins)
+        keep.append(model)
+        if twins:
+            dropped.append(f"{model} = {', '.join(twins)}")
+    return group[group["model"].isin(keep)], dropped
 
 
 def summary_lines(table: pd.DataFrame) -> list[str]:

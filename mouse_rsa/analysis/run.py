@@ -12,13 +12,17 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .. import comparison, results
 from .. import methods as registry
-from .. import results
 from ..cache import atomic_path
 from ..errors import InvalidInput
-from ..stats import paired_comparison, paired_summary
+from ..identical import identical_models
+from ..leaderboard import model_rows
+from ..resampling import UnitScores
+from ..settings import BOOTSTRAP_RESAMPLES as DEFAULT_RESAMPLES
+from ..stats import paired_comparison
 from . import anova, properties, signatures
-from .models import model_table
+from .models import model_table, site_means
 
 RUN_ZOO = "`mouse-rsa benchmark --model study:zoo --weights both`"
 RUN_LATENT = "`mouse-rsa benchmark --model study:taskonomy --layers latent`"
@@ -26,12 +30,14 @@ RUN_LATENT = "`mouse-rsa benchmark --model study:taskonomy --layers latent`"
 
 @dataclass(frozen=True)
 class Options:
-    """Settings of the analyses: the score column, bootstrap resamples and seed, the joint-NNLS design."""
+    """Settings of the analyses: the score column, bootstrap resamples (of correlations over models, and of
+    stimuli for pretrained vs random) and seed, the joint-NNLS design."""
 
     value: str = "score"
     n_resamples: int = 10_000
     seed: int = 0
     design: signatures.SplitDesign = field(default_factory=signatures.SplitDesign)
+    n_bootstrap: int = DEFAULT_RESAMPLES
 
 
 @dataclass
@@ -58,38 +64,52 @@ class _Inputs:
     directory: Path
     scores: pd.DataFrame
     models: pd.DataFrame
+    units: UnitScores
+    identical: dict[tuple, list[str]]  # (dataset, method, layer set, settings_key, model, weights) → same networks
 
 
 def _paired(inputs: _Inputs, options: Options) -> _Step:
-    table = paired_comparison(inputs.scores.assign(score=inputs.scores[options.value]))
+    """Pretrained vs random per architecture: the paired stimulus × seed bootstrap of ``comparison`` (the
+    chance-corrected score), next to the study's paired t-test and Wilcoxon over sites (seeds averaged)."""
+    try:
+        found = comparison.compare(inputs.directory, n_bootstrap=options.n_bootstrap, bootstrap_seed=options.seed,
+                                   units=inputs.units)
+    except InvalidInput as err:
+        raise _Skipped(f"pretrained vs random needs models run with both weights (run {RUN_ZOO})") from err
+    table = found.table.rename(columns={"model_a": "model"}).drop(columns=["weights_a", "model_b", "weights_b"])
+    sites = paired_comparison(site_means(inputs.scores, options.value).assign(model_seed=0))
+    table = table.merge(sites[["dataset", "settings_key", "method", "layer_set", "model", "n_sites", "t", "p_ttest",
+                               "p_wilcoxon"]], on=["dataset", "settings_key", "method", "layer_set", "model"], how="left")
     kinds = inputs.models["kind"].reindex(table["model"]).fillna("architecture").to_numpy()
     table = table.assign(kind=kinds)[kinds != "baseline"]
     if table.empty:
         raise _Skipped(f"pretrained vs random needs models run with both weights (run {RUN_ZOO})")
-    lines = []
+    lines = [f"pretrained vs random not tested: {line}" for line in found.refused]
     scope = ["dataset", "method", "layer_set", "kind"]
     for (dataset, method, layer_set, kind), rows in table.groupby(scope, sort=False):
         what = "Taskonomy tasks" if kind == "task" else "architectures"
-        lines.append(f"{dataset} {method} {layer_set}: {paired_summary(rows, what)}")
+        lines.append(f"{dataset} {method} {layer_set}: {comparison.summary(rows, what)}")
     return _Step({"pretrained_vs_random": table}, lines)
 
 
 def _properties(inputs: _Inputs, options: Options) -> _Step:
-    table = properties.property_correlations(inputs.scores, inputs.models, options.value, options.n_resamples,
-                                             options.seed)
+    table, merged = properties.property_correlations(inputs.scores, inputs.models, options.value, options.n_resamples,
+                                                     options.seed, inputs.identical)
     if table.empty:
-        raise _Skipped(f"property correlations need ≥ {properties.MIN_MODELS} architectures with catalogue "
+        raise _Skipped(f"property correlations need ≥ {properties.MIN_MODELS} distinct architectures with catalogue "
                        f"properties (run {RUN_ZOO})")
-    return _Step({"property_correlations": table}, properties.summary_lines(table))
+    return _Step({"property_correlations": table}, merged + properties.summary_lines(table))
 
 
 def _anova(inputs: _Inputs, options: Options) -> _Step:
-    observations = anova.task_observations(inputs.scores, inputs.models, options.value)
+    observations, refused = anova.task_observations(inputs.scores, inputs.models, options.value, inputs.identical)
     table = anova.cluster_anova(observations)
     if table.empty:
-        raise _Skipped(f"the cluster × area ANOVA needs Taskonomy results from ≥ 2 clusters (run {RUN_LATENT} "
-                       "and with --layers all)")
-    return _Step({"anova": table, "anova_posthoc": anova.posthoc(observations)}, anova.summary_lines(table))
+        reason = "; ".join(refused) if refused else \
+            f"it needs Taskonomy results from ≥ 2 clusters (run {RUN_LATENT} and with --layers all)"
+        raise _Skipped(f"the cluster × area ANOVA: {reason}")
+    lines = [f"ANOVA refused: {line}" for line in refused]
+    return _Step({"anova": table, "anova_posthoc": anova.posthoc(observations)}, lines + anova.summary_lines(table))
 
 
 SIGNATURE_KEY = ["dataset", "settings_key", "weights", "model_seed"]
@@ -112,12 +132,16 @@ def _signature_group(directory: Path, units: pd.DataFrame, sites: pd.DataFrame,
     labels = {**{c: first[c] for c in SIGNATURE_KEY}, "layer_set": "latent", "splits": design.splits,
               "folds": design.folds, "split_seed": design.seed, "permutations": design.permutations}
     label = f"{first['dataset']} {first['weights']} model seed {first['model_seed']} signature"
-    lines = signatures.summary_lines(tables["areas"], label)
-    identical = signatures.identical_regressors(regressors)
-    if identical:
-        lines.append(f"{label}: {identical} of {regressors.shape[1]} model RDMs are identical to another's "
-                     "(e.g. random weights of one architecture), so the weight split among them is arbitrary")
-    return {name: table.assign(**labels) for name, table in tables.items()}, lines
+    return {name: table.assign(**labels) for name, table in tables.items()}, \
+        signatures.summary_lines(tables["areas"], label)
+
+
+def _same_networks(inputs: _Inputs, units: pd.DataFrame) -> list[str]:
+    """The models of ``units`` (one signature group) that are the same network as another of them."""
+    models = set(units["model"])
+    return [row.model for row in units.itertuples()
+            if models & {m.rsplit(" (", 1)[0] for m in inputs.identical.get(
+                (row.dataset, row.method, row.layer_set, row.settings_key, row.model, row.weights), [])}]
 
 
 def _signatures(inputs: _Inputs, options: Options) -> _Step:
@@ -131,12 +155,20 @@ def _signatures(inputs: _Inputs, options: Options) -> _Step:
         units = rows.drop_duplicates("model")
         if len(units) < 2:
             continue
+        same = _same_networks(inputs, units)
+        if same:
+            first = units.iloc[0]
+            lines.append(f"signatures refused for {first['dataset']} {first['weights']} model seed "
+                         f"{first['model_seed']}: {', '.join(same)} are one network (every layer RDM identical, "
+                         "e.g. random weights of one architecture), so a weight split among them is arbitrary")
+            continue
         tables, group_lines = _signature_group(inputs.directory, units, rows, options.design)
         for name, table in tables.items():
             frames[name].append(table)
         lines += group_lines
     if not frames["models"]:
-        raise _Skipped(f"signatures need latent RSA results of ≥ 2 Taskonomy tasks (run {RUN_LATENT})")
+        raise _Skipped("; ".join(lines) if lines else
+                       f"signatures need latent RSA results of ≥ 2 Taskonomy tasks (run {RUN_LATENT})")
     return _Step({f"signature_{name}": pd.concat(f, ignore_index=True) for name, f in frames.items()}, lines)
 
 
@@ -185,9 +217,11 @@ def analyze(directory: str | Path = "results", out: str | Path | None = None, sp
     from model_zoo import catalogue
 
     directory = Path(directory)
-    scores = results.read_scores(directory)
     if value not in ("score", "score_r2", "score_normalized"):
         raise InvalidInput(f"value must be score, score_r2 or score_normalized, not {value!r}", argument="value")
+    units = UnitScores.read(directory)
     options = Options(value, n_resamples, seed, signatures.SplitDesign(splits, folds, seed, permutations))
-    inputs = _Inputs(directory, scores, model_table(catalogue()))
+    identical = identical_models(model_rows(units.table),
+                                 lambda key: (units.arrays(key) or {}).get("layer_signature"))
+    inputs = _Inputs(directory, units.scores, model_table(catalogue()), units, identical)
     return run_analyses(inputs, Path(out) if out is not None else directory / "analysis", options)

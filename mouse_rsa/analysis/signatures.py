@@ -33,6 +33,7 @@ import pandas as pd
 from ..errors import InvalidInput
 from ..methods.folds import stimulus_folds
 from ..methods.nnls import fit_cv_nnls
+from ..rdm import permuted_pairs
 
 STAT_COLUMNS = ["weight_share", "ci_low", "ci_high", "weight", "null_share", "null_high", "p_permutation", "n_splits"]
 
@@ -69,13 +70,6 @@ def n_stimuli_of(n_pairs: int) -> int:
     return n
 
 
-def permuted_pairs(n_stimuli: int, permutation: np.ndarray) -> np.ndarray:
-    """Index into an upper-triangle vector that relabels stimulus k as ``permutation[k]``: (n_pairs,)."""
-    i, j = np.triu_indices(n_stimuli, k=1)
-    a, b = np.minimum(permutation[i], permutation[j]), np.maximum(permutation[i], permutation[j])
-    return a * n_stimuli - a * (a + 1) // 2 + (b - a - 1)
-
-
 def model_weights(weights: np.ndarray, membership: np.ndarray) -> np.ndarray:
     """Per split, site and model: NNLS weights (R, F, S, L) averaged over folds, summed per model (L, M) → (R, S, M)."""
     return weights.mean(axis=1) @ membership
@@ -88,17 +82,9 @@ def shares(weights: np.ndarray) -> np.ndarray:
         return np.where(total > 0, weights / total, np.nan)
 
 
-def _zscore(vectors: np.ndarray) -> np.ndarray:
+def zscore(vectors: np.ndarray) -> np.ndarray:
     std = vectors.std(axis=0)
     return (vectors - vectors.mean(axis=0)) / np.where(std > 0, std, 1.0)
-
-
-def identical_regressors(regressors: np.ndarray) -> int:
-    """How many regressor columns (n_pairs, L) equal another up to scale and shift: their weights are
-    not identifiable (e.g. random weights of one architecture, the same whatever the task)."""
-    _, counts = np.unique(np.round(_zscore(np.asarray(regressors, dtype=np.float64)), 9), axis=1,
-                          return_counts=True)
-    return int(counts[counts > 1].sum())
 
 
 def joint_fit(regressors: np.ndarray, membership: np.ndarray, site_vectors: np.ndarray,
@@ -108,7 +94,7 @@ def joint_fit(regressors: np.ndarray, membership: np.ndarray, site_vectors: np.n
     ``membership`` (L, M) assigns each regressor column to one of M models (1.0, else 0.0).
     """
     n_stimuli = n_stimuli_of(len(site_vectors))
-    x = _zscore(np.asarray(regressors, dtype=np.float64))
+    x = zscore(np.asarray(regressors, dtype=np.float64))
     partitions = stimulus_folds(n_stimuli, design.folds, design.splits, design.seed)
     fit = fit_cv_nnls(x, site_vectors, n_stimuli, partitions)
     null = np.empty((0, site_vectors.shape[1], membership.shape[1]))

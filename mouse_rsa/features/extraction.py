@@ -108,12 +108,38 @@ class Run:
 
     ``precision`` is float32 (the networks' own; TF32 off) or float64 (the network and its inputs in
     double precision: slower, and the same features on every machine to about 1e-12).
+    ``bn_calibration``: set every batch-norm layer's statistics from the stimuli first (``calibrate_batchnorm``).
     """
 
     batch_size: int = DEFAULT_BATCH
     device: str | None = None
     precision: str = "float32"
     progress: bool = True
+    bn_calibration: bool = False
+
+
+def calibrate_batchnorm(module: torch.nn.Module, batches: Iterator[torch.Tensor]) -> int:
+    """Replace every batch-norm layer's running mean and variance with those of ``batches`` (one pass,
+    cumulative average, the rest of the network in eval mode); returns how many layers changed.
+
+    Randomly initialised batch norm has running mean 0 and variance 1, so in eval mode it only divides
+    by sqrt(1 + eps): a random vgg16_bn computes the same features as a random vgg16. Calibrated, each
+    layer standardises its channels over the stimuli, as training would have.
+    """
+    norms = [m for m in module.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+    saved = [m.momentum for m in norms]
+    for m in norms:
+        m.reset_running_stats()
+        m.momentum = None           # cumulative moving average: the exact mean over all batches
+        m.train()
+    try:
+        for batch in batches:
+            module(batch)
+    finally:
+        for m, momentum in zip(norms, saved):
+            m.momentum = momentum
+            m.eval()
+    return len(norms)
 
 
 @contextlib.contextmanager
@@ -181,6 +207,10 @@ def extract(
     module = model.module.to(device=dev, dtype=dtype).eval()
     collector = _Collector(max_dim, seed, dev, dtype)
     batches = range(0, len(images), run.batch_size)
+    if run.bn_calibration:
+        with torch.no_grad(), exact_float32():
+            calibrate_batchnorm(module, (model.preprocess(images[start:start + run.batch_size], dev).to(dtype)
+                                         for start in batches))
     with torch.no_grad(), exact_float32(), LayerTap(module, collector, layers):
         for start in tqdm(batches, desc=f"{model.name} ({model.weights})", unit="batch",
                           disable=not run.progress, leave=False):

@@ -10,7 +10,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..rdm import rdm_from_gram
+from ..rdm import rdm_from_gram, upper
+
+SIGNATURE_SIZE = 256  # RDM cells per layer that identify a network (``LayerGrams.rdm_signature``)
 
 
 @dataclass
@@ -44,6 +46,16 @@ class LayerGrams:
         cells = rdms[:, i, j]
         bad = ~np.isfinite(cells).all(axis=1) | (np.nan_to_num(cells).std(axis=1) <= 1e-12)
         return [name for name, b in zip(self.names, bad) if b]
+
+    def rdm_signature(self, size: int = SIGNATURE_SIZE) -> np.ndarray:
+        """(n_layers, size): each layer's RDM, z-scored over all its cells, at ``size`` fixed cells (the same
+        for every model on these stimuli). Two networks whose layers give the same RDMs (random vgg16 and
+        vgg16_bn, whose batch norm is the identity at initialisation) have the same signature to float
+        rounding (~1e-6); different layers differ by O(1) at some cell (``mouse_rsa.replicates``)."""
+        cells = upper(self.rdms())
+        chosen = np.sort(np.random.default_rng(0).permutation(cells.shape[1])[:size])
+        mean, sd = cells.mean(axis=1, keepdims=True), cells.std(axis=1, keepdims=True)
+        return (cells[:, chosen] - mean) / np.where(sd > 0, sd, 1.0)
 
     def select(self, keep: list[int]) -> LayerGrams:
         return LayerGrams([self.names[i] for i in keep], self.gram[keep], self.unit_mean[keep],

@@ -1,9 +1,11 @@
 """The paper's figures, drawn from a results directory (matplotlib, no display needed; PNG and PDF).
 
-* ``leaderboard``: mean score per model × weights with 95 % bootstrap CIs.
-* ``pretrained_vs_random``: each architecture's pretrained against its random mean score.
+* ``leaderboard``: chance-corrected mean score per model × weights (seeds aggregated) with its interval
+  over stimuli and seeds, and the noise ceiling.
+* ``pretrained_vs_random``: each architecture's pretrained against its random score, both with their
+  intervals, significant differences marked (paired bootstrap, Holm).
 * ``best_layer_depth``: relative depth of each site's best layer, by area (seed 000's question).
-* ``architecture_hierarchy``: the architectures, pretrained and random, with CIs (seed 001, fig. 2).
+* ``architecture_hierarchy``: the architectures, pretrained and random, with intervals (seed 001, fig. 2).
 * ``task_hierarchy``: the Taskonomy tasks coloured by cluster, latent and all layers side by side (fig. 3).
 * ``signatures``: per area, score and joint-NNLS weight share by task cluster (figs. 1 and 4).
 * ``model_properties``: mean score against n_params, depth, top-1 and GFLOPs, fitted line and r.
@@ -12,7 +14,8 @@
 Modules: ``style`` (colours, panel grids), ``zoo``, ``taskonomy``, ``layers`` (the figures, each a
 function of result tables returning a matplotlib figure, or None without data). Every panel of a
 figure holds data; a figure without data is not drawn. Colours are fixed per area
-and per task cluster across figures. CIs are percentile bootstraps of the mean over sites.
+and per task cluster across figures. The zoo figures' intervals are the leaderboard's (stimuli and
+seeds); the others' are percentile bootstraps of the mean over sites.
 """
 from __future__ import annotations
 
@@ -23,6 +26,8 @@ import pandas as pd
 
 from ..analysis.models import model_table
 from ..cache import atomic_path
+from ..errors import InvalidInput
+from ..resampling import UnitScores
 from .layers import best_layer_depth_figure, layer_profile_figure
 from .style import AREA_COLORS, CLUSTER_COLORS, Figure, cluster_color, pyplot
 from .taskonomy import signature_figure, task_figure
@@ -49,6 +54,16 @@ def _read_csv(path: Path) -> pd.DataFrame | None:
     return pd.read_csv(path) if path.is_file() else None
 
 
+def _tests(directory: str | Path, units: UnitScores) -> pd.DataFrame | None:
+    """Pretrained vs random paired bootstrap tests, or None when there is no pair."""
+    from ..comparison import compare
+
+    try:
+        return compare(directory, units=units).table
+    except InvalidInput:
+        return None
+
+
 def draw_figures(directory: str | Path = "results", analysis: str | Path | None = None) -> dict[str, Figure]:
     """Every figure that has data under ``directory`` (signature shares from ``analysis``, default
     DIR/analysis, written by ``mouse_rsa.analysis.analyze``), by file stem."""
@@ -56,15 +71,16 @@ def draw_figures(directory: str | Path = "results", analysis: str | Path | None 
 
     from .. import leaderboard, results
 
-    scores = results.read_scores(directory)
+    units = UnitScores.read(directory)
+    scores = units.scores
     models = model_table(model_zoo.catalogue())
     analysis = Path(analysis) if analysis is not None else Path(directory) / "analysis"
-    table = leaderboard.rank(directory)
+    table = leaderboard.rank(directory, units=units)
     makers: dict[str, Callable[[], Figure | None]] = {
         "leaderboard": lambda: leaderboard_figure(table),
-        "pretrained_vs_random": lambda: pretrained_vs_random_figure(table),
+        "pretrained_vs_random": lambda: pretrained_vs_random_figure(table, _tests(directory, units)),
         "best_layer_depth": lambda: best_layer_depth_figure(scores),
-        "architecture_hierarchy": lambda: architecture_figure(scores, models),
+        "architecture_hierarchy": lambda: architecture_figure(table, models),
         "task_hierarchy": lambda: task_figure(scores, models),
         "signatures": lambda: signature_figure(scores, models, _read_csv(analysis / "signature_areas.csv")),
         "model_properties": lambda: property_figure(scores, models),

@@ -21,7 +21,7 @@ from .style import (
 
 def task_figure(scores: pd.DataFrame, models: pd.DataFrame) -> Figure | None:
     """The task hierarchy: one bar per Taskonomy task coloured by cluster; latent and all layers side by side."""
-    data = task_observations(scores, models)
+    data, _ = task_observations(scores, models)
     if data.empty:
         return None
     summary = summarise(data, ["dataset", "method", "weights", "layer_set", "model", "cluster"])
@@ -40,7 +40,7 @@ def task_figure(scores: pd.DataFrame, models: pd.DataFrame) -> Figure | None:
 def signature_figure(scores: pd.DataFrame, models: pd.DataFrame, areas: pd.DataFrame | None = None) -> Figure | None:
     """Taskonomic signatures: per area and task cluster, the mean score (left) and, where the joint
     NNLS was run, each cluster's weight share (right; the dash is the permutation null's mean)."""
-    data = task_observations(scores, models)
+    data, _ = task_observations(scores, models)
     if data.empty:
         return None
     summary = summarise(data, ["dataset", "method", "layer_set", "weights", "area", "cluster"])

@@ -1,72 +1,138 @@
 """Figures of the model zoo (seed 001, 3.1): the leaderboard, pretrained against random weights, the
-architecture hierarchy, and mean score against each architecture's properties."""
+architecture hierarchy, and mean score against each architecture's properties.
+
+The first three draw the leaderboard's rows (``leaderboard.rank``): one bar or point per model ×
+weights, its model seeds aggregated, with the interval over stimuli and seeds; scores are
+chance-corrected (the mean score minus the score a fit to permuted stimuli gets), what the
+leaderboard ranks by.
+"""
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
+from .. import methods as registry
 from ..analysis.models import PROPERTIES, annotate, model_means
-from .style import OTHER_COLOR, WEIGHT_COLORS, Figure, error_bars, grid, method_panels, summarise
+from .style import OTHER_COLOR, WEIGHT_COLORS, Figure, grid, method_panels
 
 PROPERTY_LABELS = {"n_params": "parameters (millions)", "depth": "depth (layers with weights)",
                    "top1": "ImageNet top-1 (%)", "gflops": "GFLOPs"}
+LAYER_SETS = {"all": "all layers", "latent": "final representation"}
+
+
+def metric(method: str) -> str:
+    """What a method's score is, for titles (its registered title; the name for an unknown method)."""
+    try:
+        return registry.get(method).title
+    except Exception:  # noqa: BLE001 - a results directory may hold a method this version does not know
+        return method
+
+
+def panel_title(method: str, layer_set: str) -> str:
+    return f"{metric(method)}\n{LAYER_SETS.get(layer_set, f'layers {layer_set}')}"
+
+
+def corrected_interval(rows: pd.DataFrame) -> np.ndarray:
+    """Error bar lengths (2, n) of the chance-corrected score from the leaderboard's CI (0 where none)."""
+    low, high = rows["ci_low"] - rows["chance_mean"], rows["ci_high"] - rows["chance_mean"]
+    return np.nan_to_num(np.vstack([rows["mean_score_corrected"] - low, high - rows["mean_score_corrected"]]))
+
+
+def _weights_legend(ax, kinds) -> None:
+    from matplotlib.patches import Patch
+
+    labels = {"pretrained": "pretrained", "random": "random init", "fixed": "baseline (fixed)"}
+    handles = [Patch(color=WEIGHT_COLORS.get(k, OTHER_COLOR), label=labels.get(k, k)) for k in labels if k in kinds]
+    ax.legend(handles=handles, fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
 
 
 def leaderboard_figure(table: pd.DataFrame) -> Figure:
-    """Bars of ``leaderboard.rank``: mean score per model × weights with its CI, per method × layer set."""
-    longest = max(len(f"{m} ({w})") for m, w in zip(table["model"], table["weights"]))
-    height = max(2.5, 0.3 * table.groupby(["method", "layer_set"]).size().max() + 1)
-    fig, panels = method_panels(table, 3.5 + 0.07 * longest, height)  # room for the model labels
+    """Bars of ``leaderboard.rank``: chance-corrected mean score per model × weights (seeds aggregated)
+    with its interval over stimuli and seeds, per method × layer set, best at the top; the noise ceiling
+    (√ of the mean r² ceiling) dashed where known."""
+    labels = [f"{m} ({w}{f', {n} seeds' if n > 1 else ''})"
+              for m, w, n in zip(table["model"], table["weights"], table["n_seeds"])]
+    table = table.assign(label=labels)
+    height = max(2.5, 0.3 * table.groupby(["method", "layer_set"]).size().max() + 1.2)
+    fig, panels = method_panels(table, 3.8 + 0.07 * max(map(len, labels)), height)
     for ax, rows in panels:
-        rows = rows.sort_values("mean_score")
-        labels = [f"{m} ({w})" for m, w in zip(rows["model"], rows["weights"])]
-        err = np.vstack([rows["mean_score"] - rows["ci_low"], rows["ci_high"] - rows["mean_score"]])
-        ax.barh(labels, rows["mean_score"], xerr=np.nan_to_num(err),
+        rows = rows.sort_values("mean_score_corrected")
+        ax.barh(rows["label"], rows["mean_score_corrected"], xerr=corrected_interval(rows),
                 color=[WEIGHT_COLORS.get(w, OTHER_COLOR) for w in rows["weights"]])
-        ax.set_xlabel("mean score over sites (95% CI)")
+        ax.axvline(0, color="k", lw=0.6)
+        ceiling = np.sqrt(rows["mean_ceiling"].mean())
+        if np.isfinite(ceiling):
+            ax.axvline(ceiling, color="k", lw=0.8, ls="--", label="noise ceiling")
+        ax.set_title(panel_title(rows["method"].iloc[0], rows["layer_set"].iloc[0]), fontsize=9)
+        ax.set_xlabel("score − chance level (95% CI over stimuli and seeds)")
+        _weights_legend(ax, set(rows["weights"]))
     return fig
 
 
-def pretrained_vs_random_figure(table: pd.DataFrame) -> Figure | None:
-    """Each architecture's pretrained against its random mean score, with the identity line."""
-    pairs = table.pivot_table(index=["method", "layer_set", "model"], columns="weights", values="mean_score")
-    if not {"pretrained", "random"} <= set(pairs.columns):
+def pretrained_vs_random_figure(table: pd.DataFrame, tests: pd.DataFrame | None = None) -> Figure | None:
+    """Each architecture's pretrained against its random chance-corrected score, both with their
+    intervals, and the identity line; with ``tests`` (``comparison.compare``'s table) a filled marker is
+    a significant difference (Holm-adjusted paired bootstrap p < 0.05), an open one is not."""
+    keys = ["method", "layer_set", "model"]
+    wide = table.pivot_table(index=keys, columns="weights", values=["mean_score_corrected", "ci_low", "ci_high",
+                                                                    "chance_mean"])
+    if not {"pretrained", "random"} <= set(wide.columns.get_level_values(1)):
         return None
-    pairs = pairs.dropna(subset=["pretrained", "random"]).reset_index()
+    pairs = pd.DataFrame({f"{v}_{w}": wide[v][w] for v in wide.columns.levels[0] for w in ("pretrained", "random")})
+    pairs = pairs.dropna(subset=["mean_score_corrected_pretrained", "mean_score_corrected_random"]).reset_index()
     if pairs.empty:
         return None
-    fig, panels = method_panels(pairs, 4.5, 4.5)
+    if tests is not None and not tests.empty:
+        p = tests.rename(columns={"model_a": "model"}).set_index(keys)["p_holm"]
+        pairs["significant"] = pairs.set_index(keys).index.map(p).to_numpy() < 0.05
+    fig, panels = method_panels(pairs, 4.8, 4.5)
     for ax, rows in panels:
-        ax.scatter(rows["random"], rows["pretrained"], color=WEIGHT_COLORS["pretrained"])
+        err = {w: corrected_interval(pd.DataFrame({c: rows[f"{c}_{w}"] for c in
+                                                   ("mean_score_corrected", "ci_low", "ci_high", "chance_mean")}))
+               for w in ("pretrained", "random")}
+        x, y = rows["mean_score_corrected_random"], rows["mean_score_corrected_pretrained"]
+        ax.errorbar(x, y, xerr=err["random"], yerr=err["pretrained"], fmt="none", ecolor="#bbbbbb", lw=0.8)
+        filled = rows["significant"].to_numpy(bool) if "significant" in rows else np.zeros(len(rows), bool)
+        ax.scatter(x[filled], y[filled], color=WEIGHT_COLORS["pretrained"], zorder=3,
+                   label="different (paired bootstrap, Holm p < 0.05)")
+        ax.scatter(x[~filled], y[~filled], facecolor="white", edgecolor=WEIGHT_COLORS["pretrained"], zorder=3,
+                   label="not significantly different" if "significant" in rows else "not tested")
         for row in rows.itertuples():
-            ax.annotate(row.model, (row.random, row.pretrained), fontsize=7)
-        lo, hi = np.nanmin(rows[["random", "pretrained"]]), np.nanmax(rows[["random", "pretrained"]])
-        ax.plot([lo, hi], [lo, hi], color="k", lw=0.8)
-        ax.set_xlabel("mean score, random weights")
-        ax.set_ylabel("mean score, pretrained")
+            ax.annotate(row.model, (row.mean_score_corrected_random, row.mean_score_corrected_pretrained),
+                        fontsize=7, xytext=(3, 3), textcoords="offset points")
+        lo, hi = np.nanmin([x.min(), y.min()]), np.nanmax([x.max(), y.max()])
+        ax.plot([lo, hi], [lo, hi], color="k", lw=0.8, label="pretrained = random")
+        ax.set_title(panel_title(rows["method"].iloc[0], rows["layer_set"].iloc[0]), fontsize=9)
+        ax.set_xlabel("random init: score − chance")
+        ax.set_ylabel("pretrained: score − chance")
+        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(0.0, -0.16), frameon=False)
     return fig
 
 
-def architecture_figure(scores: pd.DataFrame, models: pd.DataFrame) -> Figure | None:
-    """The architecture hierarchy: pretrained and random bars with CIs, sorted by pretrained score."""
-    data = annotate(scores, models)
-    data = data[data["kind"] == "architecture"]
+def architecture_figure(table: pd.DataFrame, models: pd.DataFrame) -> Figure | None:
+    """The architecture hierarchy: pretrained and random chance-corrected scores with their intervals,
+    architectures sorted by pretrained score (random where there is none); a missing row is a gap."""
+    data = table[models["kind"].reindex(table["model"]).fillna("architecture").to_numpy() == "architecture"]
     if data.empty:
         return None
-    summary = summarise(data, ["dataset", "method", "layer_set", "model", "weights"])
-    height = 0.35 * summary.groupby(["dataset", "method", "layer_set"])["model"].nunique().max() + 1.2
-    fig, panels = grid(summary, ["dataset", "method"], "layer_set", (5.5, max(3.0, height)))
+    height = 0.35 * data.groupby(["dataset", "method", "layer_set"])["model"].nunique().max() + 1.4
+    fig, panels = grid(data, ["dataset", "method"], "layer_set", (6.0, max(3.0, height)))
     for ax, rows in panels:
-        order = rows.sort_values(["weights", "mean"]).drop_duplicates("model", keep="first")["model"]
+        order = (rows.assign(first=rows["weights"] != "pretrained").sort_values(["first", "mean_score_corrected"])
+                 .drop_duplicates("model")["model"])
         position = {m: i for i, m in enumerate(order)}
-        for offset, (weights, group) in zip((0.2, -0.2), rows.groupby("weights")):
-            y = group["model"].map(position).to_numpy() + offset
-            ax.barh(y, group["mean"], height=0.4, xerr=error_bars(group), label=weights,
-                    color=WEIGHT_COLORS.get(weights, OTHER_COLOR))
+        for offset, weights in ((0.2, "pretrained"), (-0.2, "random")):
+            group = rows[rows["weights"] == weights]
+            if group.empty:
+                continue
+            ax.barh(group["model"].map(position).to_numpy() + offset, group["mean_score_corrected"], height=0.4,
+                    xerr=corrected_interval(group), color=WEIGHT_COLORS[weights])
+        ax.axvline(0, color="k", lw=0.6)
         ax.set_yticks(range(len(order)), list(order), fontsize=8)
-        ax.set_xlabel("mean score over sites (95% CI)")
-        ax.legend(fontsize=8, loc="lower right")
+        ax.set_title(panel_title(rows["method"].iloc[0], rows["layer_set"].iloc[0]), fontsize=9)
+        ax.set_xlabel("score − chance level (95% CI over stimuli and seeds)")
+        _weights_legend(ax, set(rows["weights"]))
     return fig
 
 

@@ -20,12 +20,13 @@ from model_zoo.lazy import lazy_exports
 from ..errors import InvalidInput
 
 if TYPE_CHECKING:
-    from .base import Design, Method, MethodResult
+    from .base import Design, Method, MethodResult, with_chance
 
 REGISTERED = ("rsa_nnls", "encoding_ridge")  # module names = method names, in the order methods run and are listed
 
-__all__ = ["REGISTERED", "Design", "Method", "MethodResult", "all_methods", "get", "resolve"]
-__getattr__, __dir__ = lazy_exports(__name__, {"Design": "base", "Method": "base", "MethodResult": "base"})
+__all__ = ["REGISTERED", "Design", "Method", "MethodResult", "all_methods", "get", "resolve", "with_chance"]
+__getattr__, __dir__ = lazy_exports(__name__, {"Design": "base", "Method": "base", "MethodResult": "base",
+                                               "with_chance": "base"})
 
 
 @functools.cache

@@ -15,8 +15,9 @@ tables without key columns (``mouse_rsa.results`` adds them):
   cross-validated held-out predictions), so that stimulus-bootstrap uncertainty and paired model
   comparisons are computed later from the files alone, without refitting;
 * ``null``: (n_permutations, n_sites) scores of the same fit redone with the stimuli permuted
-  (``Design.permutations``, the same permutations for every method and unit of a design); the
-  runner turns it into each site's chance level (``with_chance``).
+  (``Design.permutation_orders``, the same permutations for every method and unit of a design); the
+  runner turns it into each site's chance level (``with_chance``) and keeps it in the unit's arrays,
+  so that readers can give the chance level of a mean over sites too.
 
 ``score`` is a cross-validated r; ``score_r2`` is the *signed* r², sign(r)·r², so a model that
 predicts a site inversely never earns positive explained variance; ``score_normalized`` is
@@ -37,18 +38,22 @@ if TYPE_CHECKING:
     from ..neural.targets import Targets
 
 SITE_COLUMNS = ["area", "cortical_layer", "site", "n_cells", "score", "score_r2", "ceiling", "score_normalized",
+                "chance_mean", "chance_sd", "p_permutation", "score_corrected",
                 "best_layer", "best_layer_index", "best_layer_depth", "best_layer_score", "n_layers"]
+CHANCE_COLUMNS = ["chance_mean", "chance_sd", "p_permutation", "score_corrected"]
 LAYER_BASE = ["area", "cortical_layer", "site", "layer", "layer_index", "layer_depth", "layer_score"]
 
 
 @dataclass(frozen=True)
 class Design:
     """How a unit is cross-validated: the held-out stimulus sets of every repeat, the seed they came from
-    (the cross-validation seed), and how many stimulus permutations give its chance level."""
+    (the cross-validation seed), how many stimulus permutations give its chance level, and how a
+    penalised method chooses its penalty (``criterion``: loo or gcv)."""
 
     partitions: list[list[np.ndarray]]
     seed: int
     permutations: int = 0
+    criterion: str = "loo"
 
     def permutation_orders(self, n_stimuli: int) -> np.ndarray:
         """(permutations, n_stimuli): the stimulus orders of the null, drawn from the cross-validation seed
@@ -77,6 +82,8 @@ class Method(ABC):
     title: ClassVar[str]                     # what its score is, for tables and figures
     layer_label: ClassVar[str]               # what its layer_score is
     needs_cells: ClassVar[bool] = False      # single-cell responses, not only site RDMs
+    permutations: ClassVar[int] = 100        # of its chance level, unless the settings say otherwise
+    settings_used: ClassVar[tuple[str, ...]] = ()  # method-specific Settings fields (in its units' keys)
     keeps_layer_rdms: ClassVar[bool] = False  # its latent units keep their layer RDMs (joint analyses)
     layer_columns: ClassVar[tuple[str, ...]] = ()
 
@@ -84,13 +91,28 @@ class Method(ABC):
     def score(self, grams: LayerGrams, targets: Targets, design: Design) -> MethodResult:
         """Score every site of ``targets`` from ``grams`` under ``design``."""
 
+    @abstractmethod
     def resample_scores(self, arrays: dict[str, np.ndarray], target: dict[str, np.ndarray],
                         counts: np.ndarray) -> np.ndarray:
         """Site scores (n_resamples, n_sites) of a unit's kept held-out predictions (its ``arrays``) against
         its neural target (``target``: the arrays of its targets file) on stimulus resamples: ``counts``
         (n_resamples, n_stimuli) is how often each stimulus is drawn (pairs of a stimulus with its own copy
-        are left out, as rsatoolbox's bootstrap does). The fits stay fixed; only the stimuli scored change."""
-        raise NotImplementedError(f"{self.name} keeps no held-out predictions yet")  # issue 18 makes this abstract
+        are left out, as rsatoolbox's bootstrap does). The fits stay fixed; only the stimuli scored change.
+        All-ones counts give the unit's own scores."""
+
+
+def with_chance(sites: pd.DataFrame, null: np.ndarray | None) -> pd.DataFrame:
+    """``sites`` plus each site's chance level from ``null`` (n_permutations, n_sites): the null's mean and
+    SD, ``p_permutation`` = (1 + #null ≥ score) / (1 + n_permutations) (ties count against the model), and
+    ``score_corrected`` = score − chance_mean. Without permutations these are NaN."""
+    score = sites["score"].to_numpy(np.float64)
+    if null is None or not len(null):
+        nan = np.full(len(sites), np.nan)
+        return sites.assign(chance_mean=nan, chance_sd=nan, p_permutation=nan, score_corrected=nan)
+    chance = null.mean(axis=0)
+    sd = null.std(axis=0, ddof=1) if len(null) > 1 else np.full(len(sites), np.nan)
+    p = (1 + (null >= score[None] - 1e-12).sum(axis=0)) / (1 + len(null))
+    return sites.assign(chance_mean=chance, chance_sd=sd, p_permutation=p, score_corrected=score - chance)
 
 
 def signed_r2(r):

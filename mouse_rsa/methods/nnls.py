@@ -32,6 +32,7 @@ from scipy import linalg, optimize
 
 JITTER = 1e-12          # × mean diagonal of each training Gram (see module docstring)
 _MAX_PIVOTS = 100       # block-principal-pivoting rounds before the scipy fallback
+_FEW = 16               # unfinished problems left to the scipy fallback (the slow tail of single exchanges)
 _BATCH_ELEMENTS = 5e6   # floats of per-block sums per batch of repeats (~40 MB; more is slower)
 
 
@@ -74,6 +75,26 @@ def fit_cv_nnls(layer_vectors: np.ndarray, site_vectors: np.ndarray, n_stimuli: 
             fit.scores[r] = np.where((w > 0).any(axis=(0, 2)), b.held_out_r(w, b0), 0.0)
             fit.weights[r], fit.intercepts[r] = w, b0 + y_mean - w @ x_mean
     return fit
+
+
+def held_out_predictions(layer_vectors: np.ndarray, fit: CVNNLSFit, repeat: int, folds: list[np.ndarray],
+                         n_stimuli: int) -> np.ndarray:
+    """The assembled held-out prediction (n_pairs, n_sites) of one repeat of ``fit`` (whose partition is
+    ``folds``): a cell between stimuli of folds a and b gets the mean of those two folds' fits (one fit
+    when a = b), exactly as the score was computed. Only cells touching a fold are multiplied by its fit."""
+    x = np.asarray(layer_vectors, dtype=np.float64)
+    labels = np.full(n_stimuli, -1)
+    for k, test in enumerate(folds):
+        labels[test] = k
+    i, j = np.triu_indices(n_stimuli, k=1)
+    a, b = labels[i], labels[j]
+    prediction = np.zeros((len(x), fit.weights.shape[2]))
+    for k in range(len(folds)):
+        share = 0.5 * ((a == k).astype(np.float64) + (b == k))
+        touches = np.flatnonzero(share)
+        prediction[touches] += share[touches, None] * (x[touches] @ fit.weights[repeat, k].T
+                                                        + fit.intercepts[repeat, k])
+    return prediction
 
 
 def _check_inputs(layer_vectors: np.ndarray, site_vectors: np.ndarray, n_stimuli: int,
@@ -184,8 +205,8 @@ def _centred(xx: np.ndarray, xy: np.ndarray, sx: np.ndarray, sy: np.ndarray,
 def _solve(gram: np.ndarray, cross: np.ndarray, start: np.ndarray | None) -> np.ndarray:
     """argmin_{w ≥ 0} wᵀGw − 2wᵀc for every Gram G (B, L, L) and every site's c (columns of cross,
     (B, L, S)), by block principal pivoting (Kim & Park 2011) from the passive sets ``start``
-    (S, L) bool; problems still infeasible after ``_MAX_PIVOTS`` rounds go to scipy's NNLS on the
-    Cholesky factor. Returns the weights (B, S, L)."""
+    (S, L) bool; once at most ``_FEW`` problems are unfinished, or after ``_MAX_PIVOTS`` rounds, those
+    go to scipy's NNLS on the Cholesky factor (the same unique optimum). Returns the weights (B, S, L)."""
     c = np.ascontiguousarray(cross.transpose(0, 2, 1))                    # (B, S, L)
     passive = np.zeros(c.shape, bool) if start is None else np.broadcast_to(start, c.shape).copy()
     x = np.zeros_like(c)
@@ -195,16 +216,30 @@ def _solve(gram: np.ndarray, cross: np.ndarray, start: np.ndarray | None) -> np.
     tol = 1e-10 * np.abs(c).max(axis=2, keepdims=True)
     for _ in range(_MAX_PIVOTS):
         _passive_solve(gram, c, passive, todo, x)
-        infeasible = np.where(passive, x < 0, x @ gram - c < -tol)
+        g, s = np.nonzero(todo)   # a finished problem stays finished: only the others are checked again
+        infeasible = np.zeros_like(passive)
+        infeasible[g, s] = np.where(passive[g, s], x[g, s] < 0, _gradient(gram, x, c, g, s) < -tol[g, s])
         count = infeasible.sum(axis=2)
         todo = count > 0
-        if not todo.any():
-            return x
+        if todo.sum() <= _FEW:
+            break
         passive ^= _exchange(infeasible, count, todo, rounds, fewest)
     for g, s in zip(*np.nonzero(todo)):
         upper = linalg.cholesky(gram[g])
         x[g, s] = optimize.nnls(upper, linalg.solve_triangular(upper, c[g, s], trans="T"))[0]
     return x
+
+
+def _gradient(gram: np.ndarray, x: np.ndarray, c: np.ndarray, g: np.ndarray, s: np.ndarray) -> np.ndarray:
+    """Gx − c (K, L) of the problems (g, s): one product for all problems while most are unfinished,
+    else each problem's own row (the last pivoting rounds have few)."""
+    if 4 * len(g) > g.size and len(g) * 4 > x.shape[0] * x.shape[1]:
+        return (x @ gram - c)[g, s]
+    out = np.empty((len(g), x.shape[2]))
+    for k in range(0, len(g), 512):                     # bounded gather of the problems' Grams
+        rows = slice(k, k + 512)
+        out[rows] = np.matmul(x[g[rows], s[rows]][:, None, :], gram[g[rows]])[:, 0] - c[g[rows], s[rows]]
+    return out
 
 
 def _passive_solve(gram: np.ndarray, c: np.ndarray, passive: np.ndarray, todo: np.ndarray,

@@ -2,10 +2,17 @@
 
 Per site, every layer RDM is a regressor of one non-negative least-squares fit with a free
 intercept, cross-validated over stimuli (``nnls.fit_cv_nnls``); the score is the Pearson r between
-the assembled held-out prediction and the site's RDM (0 when no layer gets weight), averaged over
-repeats. The per-layer profile is each layer's own RSA: Pearson r (``layer_score``) and Spearman r
-(``rsa_spearman``) of its RDM with the site's, on all stimuli. Its units keep the NNLS weights of
-every layer and the intercept in every repeat and fold (the ``nnls`` table).
+the assembled held-out prediction and the site's RDM (0 when no layer gets weight in any fold: the
+prediction is then fold intercepts only), averaged over repeats. The per-layer profile is each
+layer's own RSA: Pearson r (``layer_score``) and Spearman r (``rsa_spearman``) of its RDM with the
+site's, on all stimuli. Its units keep the NNLS weights of every layer and the intercept in every
+repeat and fold (the ``nnls`` table) and the assembled held-out prediction of every site (arrays).
+
+Chance level: the same cross-validated fit, on the same folds, of the site RDMs with their stimuli
+permuted (``Design.permutation_orders``; all sites permuted alike). It is negative and depends on
+the model: a held-out cell shares a stimulus with training cells, and the fold intercepts and the
+number of layers shape what a fit to noise predicts (about −0.07 for a 100-layer network and −0.1
+for one layer on the 118 scenes), so models are ranked by the chance-corrected score.
 """
 from __future__ import annotations
 
@@ -15,9 +22,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ..rdm import correlation_matrix, upper
+from ..rdm import correlation_matrix, pair_weights, permuted_pairs, upper
 from .base import Design, Method, MethodResult, layer_rows, normalize, signed_r2, site_columns, with_best_layer
-from .nnls import CVNNLSFit, fit_cv_nnls
+from .nnls import CVNNLSFit, fit_cv_nnls, held_out_predictions
 
 if TYPE_CHECKING:
     from ..features.grams import LayerGrams
@@ -67,8 +74,55 @@ class RSANNLS(Method):
         sites = site_columns(targets).assign(n_cells=n_cells, score=r, score_r2=signed_r2(r), ceiling=ceiling,
                                              score_normalized=normalize(signed_r2(r), ceiling))
         layers = layer_rows(grams, targets, layer_score=pearson, rsa_spearman=spearman)
+        predictions = np.stack([held_out_predictions(layer_vectors, fit, k, folds, targets.n_stimuli)
+                                for k, folds in enumerate(design.partitions)]).astype(np.float32)
+        weighted = (fit.weights > 0).any(axis=(1, 3))                            # (repeats, sites)
+        null = null_scores(layer_vectors, site_vectors, targets.n_stimuli, design)
         return MethodResult(with_best_layer(sites, grams.names, pearson), layers,
-                            {"nnls": nnls_rows(fit, grams.names, targets)})
+                            {"nnls": nnls_rows(fit, grams.names, targets)},
+                            arrays={"predictions": predictions, "weighted": weighted}, null=null)
+
+    def resample_scores(self, arrays: dict[str, np.ndarray], target: dict[str, np.ndarray],
+                        counts: np.ndarray) -> np.ndarray:
+        return resampled_r(arrays["predictions"], arrays["weighted"], target["vectors"], counts)
+
+
+_NULL_COLUMNS = 2048  # permuted site columns fitted at once (bounds the block sums' memory)
+
+
+def null_scores(layer_vectors: np.ndarray, site_vectors: np.ndarray, n_stimuli: int, design: Design) -> np.ndarray:
+    """Cross-validated NNLS scores (permutations, sites) of the site RDMs with their stimuli permuted by
+    each of the design's permutations, fitted on the same folds as the real score."""
+    orders = design.permutation_orders(n_stimuli)
+    n_sites = site_vectors.shape[1]
+    null = np.zeros((len(orders), n_sites))
+    step = max(1, _NULL_COLUMNS // n_sites)
+    for first in range(0, len(orders), step):
+        chunk = orders[first:first + step]
+        permuted = np.concatenate([site_vectors[permuted_pairs(n_stimuli, order)] for order in chunk], axis=1)
+        fit = fit_cv_nnls(layer_vectors, permuted, n_stimuli, design.partitions)
+        null[first:first + len(chunk)] = fit.scores.mean(axis=0).reshape(len(chunk), n_sites)
+    return null
+
+
+def resampled_r(predictions: np.ndarray, weighted: np.ndarray, site_vectors: np.ndarray,
+                counts: np.ndarray) -> np.ndarray:
+    """Scores (resamples, sites) of fixed held-out predictions (repeats, n_pairs, sites) on stimulus
+    resamples: per repeat the Pearson r over RDM cells, each weighted by ``rdm.pair_weights`` of the
+    resample's ``counts``, averaged over repeats; a repeat in which no layer got weight scores 0, as it did."""
+    y = np.asarray(site_vectors, dtype=np.float64)
+    scores = np.zeros((len(counts), y.shape[1]))
+    for first in range(0, len(counts), 256):                  # 256 resamples × n_pairs weights at a time
+        w = pair_weights(counts[first:first + 256])
+        n = w.sum(axis=1, keepdims=True)
+        sy, syy = w @ y, w @ (y * y)
+        for p, used in zip(predictions.astype(np.float64), weighted):
+            sp = w @ p
+            with np.errstate(invalid="ignore", divide="ignore"):
+                var_p = w @ (p * p) - sp * sp / n
+                r = (w @ (p * y) - sp * sy / n) / np.sqrt(var_p * (syy - sy * sy / n))
+            scores[first:first + 256] += np.where(used & np.isfinite(r) & (var_p > 0), r, 0.0)
+    return scores / len(predictions)
 
 
 METHOD = RSANNLS()

@@ -36,8 +36,9 @@ from ..methods.base import LAYER_BASE, SITE_COLUMNS
 MODEL_FIELDS = ["model", "weights", "weights_source", "model_seed", "method", "layer_set"]
 # every field of a unit's key; ``settings_key`` digests those that make two models' rows comparable
 KEY_COLUMNS = ["unit_key", "settings_key", "dataset", "dataset_hash", "targets_key", *MODEL_FIELDS, "cv_seed",
-               "target_seed", "folds", "repeats", "max_dim", "reliability_threshold", "min_cells",
-               "reliability_splits", "precision", "device", "code_version", "code_fingerprint"]
+               "target_seed", "folds", "repeats", "permutations", "ridge_criterion", "max_dim", "bn_calibration",
+               "reliability_threshold", "min_cells", "reliability_splits", "precision", "device", "code_version",
+               "code_fingerprint"]  # ridge_criterion: the method-specific settings (``Method.settings_used``)
 NOT_SETTINGS = {"unit_key", "settings_key", *MODEL_FIELDS, "device"}  # identity of the model, or how it ran
 SCORE_COLUMNS = KEY_COLUMNS + SITE_COLUMNS
 # layer and method tables carry the unit key and the columns needed to read them alone; readers join the rest
@@ -211,10 +212,15 @@ def read_unit(out: Path | str, key: dict[str, Any]) -> dict[str, pd.DataFrame]:
 
 
 def write_targets(out: Path | str, targets) -> Path:
-    """The site RDMs (upper triangles) and ceilings of ``targets``, once per target key."""
+    """What scores are measured against, once per target key: the site RDMs (upper triangles) and
+    ceilings, and for cell data each reliable cell's trial means and site (the stimulus bootstrap of
+    encoding scores reads them)."""
     path = Path(out) / path_part(targets.name) / f"targets-{targets.key}.npz"
     if not path.is_file():
-        _write_npz(path, {"sites": np.array([s.key for s in targets.sites], dtype="U"),
-                          "vectors": targets.site_vectors(), "ceilings": np.array([s.ceiling for s in targets.sites]),
-                          "n_stimuli": np.array(targets.n_stimuli, dtype=np.int64)})
+        arrays = {"sites": np.array([s.key for s in targets.sites], dtype="U"), "vectors": targets.site_vectors(),
+                  "ceilings": np.array([s.ceiling for s in targets.sites]),
+                  "n_stimuli": np.array(targets.n_stimuli, dtype=np.int64)}
+        if targets.cell_means is not None:
+            arrays |= {"cell_means": targets.cell_means, "cell_site": np.asarray(targets.cell_site, dtype="U")}
+        _write_npz(path, arrays)
     return path

@@ -105,12 +105,19 @@ def read_model_rdms(directory: Path | str, key: str) -> tuple[list[str], np.ndar
     return [str(n) for n in arrays["names"]], arrays["vectors"]
 
 
-def read_site_rdms(directory: Path | str, dataset: str, targets_key: str) -> tuple[list[str], np.ndarray, np.ndarray]:
-    """(site keys, upper-triangle site RDMs (n_pairs, n_sites), ceilings) of one neural target."""
+def read_targets(directory: Path | str, dataset: str, targets_key: str) -> dict[str, np.ndarray]:
+    """Every array of one neural target's file (``results.write_targets``): sites, vectors, ceilings,
+    n_stimuli, and for cell data cell_means and cell_site."""
     path = Path(directory) / path_part(dataset) / f"targets-{targets_key}.npz"
     try:
         with np.load(path, allow_pickle=False) as f:
-            return [str(s) for s in f["sites"]], f["vectors"], f["ceilings"]
-    except (OSError, ValueError, KeyError) as err:
+            return {name: f[name] for name in f.files}
+    except (OSError, ValueError, KeyError, EOFError) as err:
         raise InvalidInput(f"site RDMs {path} are missing or unreadable; re-run any unit of that dataset",
                            argument="directory") from err
+
+
+def read_site_rdms(directory: Path | str, dataset: str, targets_key: str) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """(site keys, upper-triangle site RDMs (n_pairs, n_sites), ceilings) of one neural target."""
+    target = read_targets(directory, dataset, targets_key)
+    return [str(s) for s in target["sites"]], target["vectors"], target["ceilings"]
