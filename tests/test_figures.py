@@ -16,7 +16,7 @@ from mouse_rsa.cli import main
 
 FIGURES = ["leaderboard", "pretrained_vs_random", "best_layer_depth", "architecture_hierarchy", "task_hierarchy",
            "signatures", "model_properties", "layer_profiles", "site_rdms", "model_map"]
-RSA = "cross-validated RSA, NNLS over all layers (Pearson r)"  # the method's title names its metric
+RSA = "cross-validated RSA, NNLS over all layers\n(Pearson r)"  # the method's title names its metric
 
 
 @pytest.fixture
@@ -66,12 +66,12 @@ def test_architecture_and_task_hierarchies(synthetic):
 def test_signature_figure_pairs_scores_with_weight_shares(synthetic):
     scores, models = results.read_scores(synthetic), model_table(catalogue())
     assert _titles(figures.signature_figure(scores, models)) == [
-        f"{RSA}\nlatent layer · pretrained weights · score by cluster",
-        f"{RSA}\nall layers · pretrained weights · score by cluster"]
+        f"{RSA}\nlatent layer · pretrained weights\nscore by cluster",
+        f"{RSA}\nall layers · pretrained weights\nscore by cluster"]
     analyze(synthetic, splits=20, permutations=5, n_resamples=200)
     areas = pd.read_csv(synthetic / "analysis" / "signature_areas.csv")
     fig = figures.signature_figure(scores, models, areas)
-    assert _titles(fig)[1] == f"{RSA}\nlatent layer · pretrained weights · joint NNLS weight share"
+    assert _titles(fig)[1] == f"{RSA}\nlatent layer · pretrained weights\njoint NNLS weight share"
     heights = [p.get_height() for p in fig.axes[1].patches]
     assert len(heights) == 3 * 5 and max(heights) == pytest.approx(areas["weight_share"].max())
 

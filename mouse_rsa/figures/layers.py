@@ -47,7 +47,7 @@ def layer_profile_figure(layers: pd.DataFrame, scores: pd.DataFrame | None = Non
     bins = np.minimum((layers["layer_depth"].to_numpy(float) * 10).astype(int), 9)
     data = layers.assign(value=layers["layer_score"], depth=(bins + 0.5) / 10).dropna(subset=["value"])
     profile = data.groupby(["dataset", "method", "layer_set", "weights", "area", "depth"])["value"].mean().reset_index()
-    fig, panels = grid(profile, ["dataset", "method", "layer_set"], "weights", (4.5, 3.4))
+    fig, panels = grid(profile, ["dataset", "method", "layer_set"], "weights", (5.2, 3.4))
     handles: dict[str, object] = {}
     for ax, rows in panels:
         for area in area_order(rows["area"]):
@@ -63,7 +63,7 @@ def layer_profile_figure(layers: pd.DataFrame, scores: pd.DataFrame | None = Non
         ax.set_xlabel("relative depth of layer (0 = first, 1 = last)")
         ax.set_ylabel(layer_label(rows["method"].iloc[0]) + "\nmean over sites and models")
     last = [handles.pop("ceiling")] if "ceiling" in handles else []
-    fig.legend(handles=list(handles.values()) + last, title="visual area", loc="outside right upper", fontsize=8)
+    fig.legend(handles=list(handles.values()) + last, title="visual area", loc="outside right center", fontsize=8)
     return fig
 
 

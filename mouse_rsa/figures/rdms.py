@@ -20,7 +20,8 @@ from .. import results
 from ..rdm import correlation_matrix
 from .style import AREA_COLORS, OTHER_COLOR, WEIGHT_COLORS, Figure, area_order, cluster_color, mark_demo, pyplot
 
-MIXED_COLOR = "#b0b0b0"  # a point standing for identical RDMs of models of different kinds
+MIXED_COLOR = "#8c564b"  # a point standing for identical RDMs of models of different kinds
+MARKERS = {"area": "*", "fixed": "s", "mixed": "D"}  # any other model: "o"
 RANK_LABEL = "dissimilarity (1 − Pearson r),\npercentile within each RDM"
 
 
@@ -148,9 +149,8 @@ def model_map_figure(directory: str | Path, scores: pd.DataFrame) -> Figure | No
         distance = (distance + distance.T) / 2
         xy = MDS(n_components=2, dissimilarity="precomputed", random_state=0, n_init=4,
                  normalized_stress="auto").fit_transform(distance)
-        is_area = np.array([label.startswith("mouse ") for label in labels_])
-        ax_map.scatter(xy[~is_area, 0], xy[~is_area, 1], c=np.array(colors)[~is_area], s=30)
-        ax_map.scatter(xy[is_area, 0], xy[is_area, 1], c="k", marker="*", s=120)
+        for (x, y), label, color in zip(xy, labels_, colors):
+            ax_map.scatter([x], [y], c=color, marker=_marker(label, color), s=120 if color == "k" else 36)
         for (x, y), label in zip(xy, labels_):
             ax_map.annotate(label, (x, y), fontsize=7, xytext=(3, 3), textcoords="offset points")
         ax_map.set_xlabel("MDS dimension 1")
@@ -168,6 +168,12 @@ def model_map_figure(directory: str | Path, scores: pd.DataFrame) -> Figure | No
     return fig
 
 
+def _marker(label: str, color: str) -> str:
+    if label.startswith("mouse "):
+        return MARKERS["area"]
+    return MARKERS["mixed"] if color == MIXED_COLOR else MARKERS["fixed"] if "(fixed)" in label else "o"
+
+
 def _map_legend(fig: Figure, colors: list[list[str]]) -> None:
     from matplotlib.lines import Line2D
 
@@ -178,10 +184,10 @@ def _map_legend(fig: Figure, colors: list[list[str]]) -> None:
     handles += [Line2D([], [], marker="o", color=c, linestyle="none", label=f"{w} weights")
                 for w, c in WEIGHT_COLORS.items() if c in used]
     if OTHER_COLOR in used:
-        handles.append(Line2D([], [], marker="o", color=OTHER_COLOR, linestyle="none", label="fixed (baseline)"))
+        handles.append(Line2D([], [], marker="s", color=OTHER_COLOR, linestyle="none", label="fixed (baseline)"))
     handles += [Line2D([], [], marker="o", color=c, linestyle="none", label=f"Taskonomy: {k}")
                 for k, c in CLUSTER_COLORS.items() if c in used]
     if MIXED_COLOR in used:
-        handles.append(Line2D([], [], marker="o", color=MIXED_COLOR, linestyle="none",
+        handles.append(Line2D([], [], marker="D", color=MIXED_COLOR, linestyle="none",
                               label="identical RDMs of several kinds"))
     fig.legend(handles=handles, loc="outside lower center", ncol=min(len(handles), 4), fontsize=8)

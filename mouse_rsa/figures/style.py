@@ -7,6 +7,7 @@ Panels are laid out from the data (``grid``): a cell without rows is removed, ne
 from __future__ import annotations
 
 import functools
+import textwrap
 from typing import Any
 
 import numpy as np
@@ -28,6 +29,7 @@ WEIGHT_LABELS = {"pretrained": "pretrained weights", "random": "random weights",
 FONT = "Atkinson Hyperlegible"
 DEMO_MARK = "simulated demo data, not mouse recordings"
 DEMO_COLOR = "#b34700"
+TITLE_WIDTH = 45  # characters per line of a panel title or axis label: a 3.5-inch panel at 9 pt
 
 
 def pyplot():
@@ -72,7 +74,7 @@ def layer_label(method: str) -> str:
 
 def score_label(method: str, what: str = "mean over sites (95% CI)") -> str:
     """An axis label naming the metric of ``method`` and how it was summarised."""
-    return f"{method_title(method)}\n{what}" if what else method_title(method)
+    return "\n".join([textwrap.fill(method_title(method), TITLE_WIDTH), *([what] if what else [])])
 
 
 def panel_title(parts: list[tuple[str, Any]]) -> str:
@@ -81,7 +83,18 @@ def panel_title(parts: list[tuple[str, Any]]) -> str:
     words = {"layer_set": LAYER_SETS, "weights": WEIGHT_LABELS}
     first = [method_title(v) for c, v in parts if c == "method"]
     rest = [words.get(c, {}).get(str(v), str(v)) for c, v in parts if c != "method"]
-    return "\n".join(line for line in (" · ".join(first), " · ".join(rest)) if line)
+    return "\n".join([*(textwrap.fill(title, TITLE_WIDTH) for title in first), *_join_lines(rest)])
+
+
+def _join_lines(words: list[str]) -> list[str]:
+    """``words`` joined by " · " into lines of at most TITLE_WIDTH characters (a word never split)."""
+    lines: list[str] = []
+    for word in words:
+        if lines and len(lines[-1]) + 3 + len(word) <= TITLE_WIDTH:
+            lines[-1] += " · " + word
+        else:
+            lines.append(word)
+    return lines
 
 
 CEILING_LABEL = "noise ceiling (mean √ of r² ceiling)"
@@ -190,7 +203,7 @@ def cluster_legend(fig: Figure, clusters: pd.Series, chance: bool = False, extra
         handles.append(Line2D([], [], color="k", marker="_", markersize=10, linestyle="none",
                               label="chance share\n(permutation null)"))
     handles += extra or []
-    fig.legend(handles=handles, title="task cluster", loc="outside right upper", fontsize=8)
+    fig.legend(handles=handles, title="task cluster", loc="outside right center", fontsize=8)
 
 
 def grouped_bars(ax, rows: pd.DataFrame, value: str, low: str, high: str) -> None:
