@@ -10,7 +10,7 @@ import math
 import numbers
 from typing import Any
 
-from ..figures.style import layer_label, method_title
+from ..figures.style import LAYER_SETS, layer_label, method_title
 
 __all__ = ["COLUMNS", "INTERVALS", "MISSING", "describe", "fmt", "is_demo", "is_missing", "label", "layer_label",
            "layer_set_label", "method_title", "modality", "raw", "weights_label"]
@@ -73,7 +73,6 @@ COLUMNS: dict[str, tuple[str, str]] = {
 }
 # pairs shown as one "[low, high]" column
 INTERVALS = {"ci_low": ("ci_high", "95% CI"), "rank_low": ("rank_high", "rank interval")}
-LAYER_SETS = {"all": "all layers", "latent": "latent layer"}
 WEIGHTS = {"pretrained": "pretrained", "random": "random (untrained)", "fixed": "fixed (baseline)"}
 
 
