@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 # override with `make TORCH_SPEC="torch torchvision" test` elsewhere.
 TORCH_SPEC ?= torch==2.14.1 torchvision==0.29.1
 
-.PHONY: install demo lint test test-all clean
+.PHONY: install browser demo lint test test-all clean
 
 $(BIN)/mouse-rsa: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,10 +26,16 @@ lint: install
 	$(BIN)/ruff check mouse_rsa model_zoo tests benchmarks
 	$(BIN)/mypy
 
-test: lint
+# the browser tests (marked `browser`) drive Debian's Chromium headless through Playwright (a dev extra);
+# Playwright's own browser download is never used
+browser: install
+	command -v chromium >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+	    apt-get install -y -qq chromium; } || { echo "install Debian's chromium (apt-get install chromium)"; exit 1; }
+
+test: lint browser
 	$(BIN)/python -m pytest -q
 
-test-all: install
+test-all: install browser
 	$(BIN)/python -m pytest -q -m "slow or not slow"
 
 clean:

@@ -262,6 +262,13 @@ def _cmd_figures(args) -> None:
         print(f"wrote {path}")
 
 
+def _cmd_report(args) -> None:
+    from .report import build
+
+    index = build(args.directory, args.output)
+    print(f"wrote {index}; open it in a browser (it works offline, from disk)")
+
+
 def _cmd_analyze(args) -> None:
     from .analysis import analyze
 
@@ -387,6 +394,9 @@ def build_parser() -> argparse.ArgumentParser:
                             "figure directory (default DIR/figures)")
     fg.add_argument("--analysis", default=None, metavar="DIR", help="output of `analyze` (default DIR/analysis)")
     fg.set_defaults(func=_cmd_figures)
+    _directory_command(sub, "report", "a static HTML site of a results directory: leaderboard, model pages, "
+                       "comparisons, analyses; works offline", "site directory (default DIR/report)"
+                       ).set_defaults(func=_cmd_report)
     return p
 
 

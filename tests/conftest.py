@@ -69,3 +69,20 @@ def demo_scores(demo_results):
     from mouse_rsa.results import read_scores
 
     return read_scores(demo_results)
+
+
+@pytest.fixture(scope="session")
+def synthetic_site(tmp_path_factory):
+    """(results directory, the report's index.html) of the synthetic study, made with the test catalogue
+    (patched while it is made only; tests that read the catalogue again patch it themselves)."""
+    from report_fixtures import make_results
+    from test_analysis import catalogue
+
+    import model_zoo
+    from mouse_rsa.report import build
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(model_zoo, "catalogue", catalogue)
+        root = make_results(tmp_path_factory.mktemp("report_results"))
+        index = build(root)
+    return root, index

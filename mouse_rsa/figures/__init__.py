@@ -9,16 +9,21 @@
 * ``task_hierarchy``: the Taskonomy tasks coloured by cluster, latent and all layers side by side (fig. 3).
 * ``signatures``: per area, score and joint-NNLS weight share by task cluster (figs. 1 and 4).
 * ``model_properties``: mean score against n_params, depth, top-1 and GFLOPs, fitted line and r.
-* ``layer_profiles``: per area, score of each layer against its relative depth.
+* ``layer_profiles``: per area, score of each layer against its relative depth, with the noise ceiling.
+* ``site_rdms``: the best latent model's RDM beside one site RDM per area.
+* ``model_map``: the models' latent RDMs and the areas' mean site RDMs, by MDS and hierarchical clustering.
 
-Modules: ``style`` (colours, panel grids), ``zoo``, ``taskonomy``, ``layers`` (the figures, each a
-function of result tables returning a matplotlib figure, or None without data). Every panel of a
-figure holds data; a figure without data is not drawn. Colours are fixed per area
-and per task cluster across figures. The zoo figures' intervals are the leaderboard's (stimuli and
-seeds); the others' are percentile bootstraps of the mean over sites.
+Modules: ``style`` (colours, font, titles, panel grids), ``zoo``, ``taskonomy``, ``layers``, ``rdms`` (the
+figures, each a function of result tables, or of the results directory for the RDM files, returning a
+matplotlib figure, or None without data). Every panel of a figure holds data; a figure without data is
+not drawn, and a ``FigureSkipped`` warning says why and what to run. Figures of simulated (demo) data say
+so above their top-left corner. Colours are fixed per area and per task cluster across figures. The zoo
+figures' intervals are the leaderboard's (over stimuli and seeds); the others' are percentile bootstraps
+of the mean over sites.
 """
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 
@@ -29,25 +34,63 @@ from ..cache import atomic_path
 from ..errors import InvalidInput
 from ..resampling import UnitScores
 from .layers import best_layer_depth_figure, layer_profile_figure
-from .style import AREA_COLORS, CLUSTER_COLORS, Figure, cluster_color, pyplot
+from .rdms import model_map_figure, site_rdm_figure
+from .style import AREA_COLORS, CLUSTER_COLORS, Figure, cluster_color, mark_demo, pyplot
 from .taskonomy import signature_figure, task_figure
 from .zoo import architecture_figure, leaderboard_figure, pretrained_vs_random_figure, property_figure
 
 __all__ = [
     "AREA_COLORS",
+    "CAPTIONS",
     "CLUSTER_COLORS",
+    "FigureSkipped",
     "architecture_figure",
     "best_layer_depth_figure",
     "cluster_color",
     "draw_figures",
     "layer_profile_figure",
     "leaderboard_figure",
+    "model_map_figure",
     "pretrained_vs_random_figure",
     "property_figure",
     "save_figures",
     "signature_figure",
+    "site_rdm_figure",
     "task_figure",
 ]
+
+
+CAPTIONS = {
+    "leaderboard": "mean score per model and weights, with 95% bootstrap CIs over sites",
+    "pretrained_vs_random": "each architecture's pretrained against its random mean score",
+    "best_layer_depth": "relative depth of each site's best layer, by visual area",
+    "architecture_hierarchy": "the architectures, pretrained and random, with CIs",
+    "task_hierarchy": "the Taskonomy tasks coloured by taskonomic cluster, latent and all layers side by side",
+    "signatures": "per area, score and joint-NNLS weight share by task cluster",
+    "model_properties": "mean score against parameters, depth, ImageNet top-1 and GFLOPs",
+    "layer_profiles": "per area, each layer's own score against its relative depth, with the noise ceiling",
+    "site_rdms": "the best latent model's RDM beside one site RDM per area, stimuli in the model RDM's "
+                 "clustering order",
+    "model_map": "the models' latent RDMs (saved .rdms.npz) and the areas' mean site RDMs, placed by MDS of "
+                 "1 − Pearson r between RDMs, and their hierarchical clustering",
+}
+RUN_LATENT = "run `mouse-rsa benchmark --method rsa --layers latent` with the models"
+NEEDS = {  # why a figure was not drawn, and what would draw it
+    "pretrained_vs_random": "needs architectures run with both weights (run `mouse-rsa benchmark --weights both`)",
+    "best_layer_depth": "needs a model with more than one layer (run `mouse-rsa benchmark --layers all`)",
+    "architecture_hierarchy": "needs torchvision or timm architectures (run `mouse-rsa benchmark --model study:zoo`)",
+    "task_hierarchy": "needs Taskonomy results (run `mouse-rsa benchmark --model study:taskonomy`)",
+    "signatures": "needs Taskonomy results (run `mouse-rsa benchmark --model study:taskonomy`)",
+    "model_properties": "needs ≥ 3 pretrained architectures whose catalogue properties differ "
+                        "(run `mouse-rsa benchmark --model study:zoo --weights both`)",
+    "layer_profiles": "needs a model with more than one layer (run `mouse-rsa benchmark --layers all`)",
+    "site_rdms": f"needs a latent RSA unit, which saves its RDM ({RUN_LATENT})",
+    "model_map": f"needs a latent RSA unit, which saves its RDM ({RUN_LATENT})",
+}
+
+
+class FigureSkipped(UserWarning):
+    """A figure without the data it needs; the message says which runs would draw it."""
 
 
 def _read_csv(path: Path) -> pd.DataFrame | None:
@@ -84,10 +127,19 @@ def draw_figures(directory: str | Path = "results", analysis: str | Path | None 
         "task_hierarchy": lambda: task_figure(scores, models),
         "signatures": lambda: signature_figure(scores, models, _read_csv(analysis / "signature_areas.csv")),
         "model_properties": lambda: property_figure(scores, models),
-        "layer_profiles": lambda: layer_profile_figure(results.read_layers(directory)),
+        "layer_profiles": lambda: layer_profile_figure(results.read_layers(directory), scores),
+        "site_rdms": lambda: site_rdm_figure(directory, scores),
+        "model_map": lambda: model_map_figure(directory, scores),
     }
-    figures = {name: make() for name, make in makers.items()}
-    return {name: fig for name, fig in figures.items() if fig is not None}
+    drawn = {}
+    for name, make in makers.items():
+        fig = make()
+        if fig is None:
+            warnings.warn(f"skipped figure {name}: {NEEDS.get(name, 'no data')}", FigureSkipped, stacklevel=2)
+            continue
+        mark_demo(fig, scores["dataset"].unique())
+        drawn[name] = fig
+    return drawn
 
 
 def save_figures(directory: str | Path = "results", out: str | Path | None = None,

@@ -1,12 +1,21 @@
 """Figures of where in a network each area is best matched: the best layer's relative depth per area
-(seed 000's layer–area question) and per-area layer profiles."""
+(seed 000's layer–area question) and per-area layer profiles with each area's noise ceiling."""
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
-from .. import methods as registry
-from .style import AREA_COLORS, OTHER_COLOR, Figure, area_order, grid, method_panels
+from .style import (
+    AREA_COLORS,
+    OTHER_COLOR,
+    Figure,
+    area_order,
+    ceiling_handle,
+    ceiling_r,
+    grid,
+    layer_label,
+    method_panels,
+)
 
 
 def best_layer_depth_figure(scores: pd.DataFrame) -> Figure | None:
@@ -24,27 +33,43 @@ def best_layer_depth_figure(scores: pd.DataFrame) -> Figure | None:
         ax.set_xticks(range(1, len(areas) + 1), areas)
         ax.set_ylim(-0.05, 1.05)
         ax.set_xlabel("visual area")
-        ax.set_ylabel("relative depth of best layer")
+        ax.set_ylabel("relative depth of the best layer\n(0 = first, 1 = last)")
     return fig
 
 
-def layer_profile_figure(layers: pd.DataFrame) -> Figure | None:
+def layer_profile_figure(layers: pd.DataFrame, scores: pd.DataFrame | None = None) -> Figure | None:
     """Per area, the mean per-layer score in ten bins of relative depth (0 = first layer, 1 = last),
-    over every multi-layer model of a method, layer set and weights."""
+    over every multi-layer model of a method, layer set and weights; with ``scores``, each area's noise
+    ceiling (mean over its sites of √ceiling) as a dashed line. One legend, outside the panels."""
     layers = layers[layers.groupby("unit_key")["layer"].transform("nunique") > 1]
     if layers.empty:
         return None
     bins = np.minimum((layers["layer_depth"].to_numpy(float) * 10).astype(int), 9)
     data = layers.assign(value=layers["layer_score"], depth=(bins + 0.5) / 10).dropna(subset=["value"])
     profile = data.groupby(["dataset", "method", "layer_set", "weights", "area", "depth"])["value"].mean().reset_index()
-    fig, panels = grid(profile, ["dataset", "method", "layer_set"], "weights", (4.5, 3.4))
+    fig, panels = grid(profile, ["dataset", "method", "layer_set"], "weights", (5.2, 3.4))
+    handles: dict[str, object] = {}
     for ax, rows in panels:
         for area in area_order(rows["area"]):
             line = rows[rows["area"] == area].sort_values("depth")
-            ax.plot(line["depth"], line["value"], marker="o", ms=3, color=AREA_COLORS.get(area, OTHER_COLOR),
-                    label=area)
+            color = AREA_COLORS.get(area, OTHER_COLOR)
+            handles[area], = ax.plot(line["depth"], line["value"], marker="o", ms=3, color=color, label=area)
+            if scores is not None:
+                ceiling = ceiling_r(_matching(scores, rows.iloc[0], area))
+                if np.isfinite(ceiling):
+                    ax.axhline(ceiling, color=color, linestyle="--", lw=0.9)
+                    handles["ceiling"] = ceiling_handle()
         ax.set_xlim(0, 1)
         ax.set_xlabel("relative depth of layer (0 = first, 1 = last)")
-        ax.set_ylabel(registry.get(rows["method"].iloc[0]).layer_label)
-        ax.legend(fontsize=7, ncol=2)
+        ax.set_ylabel(layer_label(rows["method"].iloc[0]) + "\nmean over sites and models")
+    last = [handles.pop("ceiling")] if "ceiling" in handles else []
+    fig.legend(handles=list(handles.values()) + last, title="visual area", loc="outside right center", fontsize=8)
     return fig
+
+
+def _matching(scores: pd.DataFrame, row: pd.Series, area: str) -> pd.DataFrame:
+    """The score rows of one panel's dataset, method, layer set and weights, in ``area``."""
+    mask = np.ones(len(scores), bool)
+    for column in ("dataset", "method", "layer_set", "weights"):
+        mask &= (scores[column] == row[column]).to_numpy()
+    return scores[mask & (scores["area"] == area).to_numpy()]

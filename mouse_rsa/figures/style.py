@@ -1,14 +1,19 @@
-"""What every figure shares: fixed colours per area, task cluster and weights; panel grids; CIs.
+"""What every figure shares: fixed colours per area, task cluster and weights; a font in which l and I
+differ (Atkinson Hyperlegible, so "VISl" never reads "VISI"); human panel titles and axis labels that
+name the metric; panel grids; CIs; the mark on figures of simulated data.
 
 Panels are laid out from the data (``grid``): a cell without rows is removed, never drawn empty.
 """
 from __future__ import annotations
 
+import functools
+import textwrap
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from .. import methods as registry
 from ..data.dataset import AREAS
 from ..stats import bootstrap_ci
 
@@ -19,16 +24,103 @@ CLUSTER_COLORS = {"2d": "#4477aa", "3d": "#ee6677", "geometric": "#228833", "sem
 WEIGHT_COLORS = {"pretrained": "#1f77b4", "random": "#a0a0a0"}
 OTHER_COLOR = "#777777"
 LAYER_ORDER = {"latent": 0, "all": 1}
+LAYER_SETS = {"all": "all layers", "latent": "latent layer"}
+WEIGHT_LABELS = {"pretrained": "pretrained weights", "random": "random weights", "fixed": "fixed (baseline)"}
+FONT = "Atkinson Hyperlegible"
+DEMO_MARK = "simulated demo data, not mouse recordings"
+DEMO_COLOR = "#b34700"
+TITLE_WIDTH = 45  # characters per line of a panel title or axis label: a 3.5-inch panel at 9 pt
 
 
 def pyplot():
-    """matplotlib.pyplot on the Agg backend (no display), imported on first use."""
+    """matplotlib.pyplot on the Agg backend (no display), imported on first use, with the figures' font."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    _use_font()
     return plt
+
+
+@functools.cache
+def _use_font() -> None:
+    """Register Atkinson Hyperlegible (shipped by the fontpkg-atkinson-hyperlegible dependency) and make it
+    matplotlib's sans-serif font (DejaVu Sans, matplotlib's own, for any glyph it lacks)."""
+    import fontpkg_atkinson_hyperlegible as font
+    from matplotlib import font_manager, rcParams
+
+    for path in sorted((font.ROOT / "files").glob("*.ttf")):
+        font_manager.fontManager.addfont(str(path))
+    rcParams["font.family"] = "sans-serif"
+    rcParams["font.sans-serif"] = [FONT, "DejaVu Sans"]
+
+
+def method_title(method: str) -> str:
+    """What a method's score is, naming the metric ("cross-validated RSA, NNLS over all layers (Pearson r)")."""
+    try:
+        return registry.get(str(method)).title
+    except Exception:  # noqa: BLE001 - a method this version does not know keeps its name
+        return str(method)
+
+
+def layer_label(method: str) -> str:
+    """What a method's per-layer profile is ("per-layer RSA (Pearson r)")."""
+    try:
+        return registry.get(str(method)).layer_label
+    except Exception:  # noqa: BLE001
+        return "per-layer score"
+
+
+def score_label(method: str, what: str = "mean over sites (95% CI)") -> str:
+    """An axis label naming the metric of ``method`` and how it was summarised."""
+    return "\n".join([textwrap.fill(method_title(method), TITLE_WIDTH), *([what] if what else [])])
+
+
+def panel_title(parts: list[tuple[str, Any]]) -> str:
+    """A panel's title from (column, value) pairs: the method's title on the first line, the layer set,
+    weights and other values on the second (internal keys such as ``rsa_nnls`` never shown)."""
+    words = {"layer_set": LAYER_SETS, "weights": WEIGHT_LABELS}
+    first = [method_title(v) for c, v in parts if c == "method"]
+    rest = [words.get(c, {}).get(str(v), str(v)) for c, v in parts if c != "method"]
+    return "\n".join([*(textwrap.fill(title, TITLE_WIDTH) for title in first), *_join_lines(rest)])
+
+
+def _join_lines(words: list[str]) -> list[str]:
+    """``words`` joined by " · " into lines of at most TITLE_WIDTH characters (a word never split)."""
+    lines: list[str] = []
+    for word in words:
+        if lines and len(lines[-1]) + 3 + len(word) <= TITLE_WIDTH:
+            lines[-1] += " · " + word
+        else:
+            lines.append(word)
+    return lines
+
+
+CEILING_LABEL = "noise ceiling (mean √ of r² ceiling)"
+
+
+def ceiling_r(rows: pd.DataFrame) -> float:
+    """The ceiling of a mean r over the sites of ``rows``: the mean over sites of √ceiling (ceilings are
+    in r² units); NaN without ceilings."""
+    if "ceiling" not in rows:
+        return float("nan")
+    per_site = rows.drop_duplicates("site")["ceiling"].clip(lower=0)
+    return float(np.sqrt(per_site).mean()) if per_site.notna().any() else float("nan")
+
+
+def ceiling_handle():
+    """The legend entry of the dashed ceiling lines."""
+    from matplotlib.lines import Line2D
+
+    return Line2D([], [], color="k", linestyle="--", lw=1, label=CEILING_LABEL)
+
+
+def mark_demo(fig: Figure, datasets) -> None:
+    """Say above ``fig``'s top-left corner that its data is simulated when any of ``datasets`` is a demo
+    dataset (outside the panels, so it covers nothing; saved figures use a tight bounding box). Idempotent."""
+    if any(str(d).startswith("demo") for d in datasets) and not any(t.get_text() == DEMO_MARK for t in fig.texts):
+        fig.text(0.0, 1.0, DEMO_MARK, ha="left", va="bottom", color=DEMO_COLOR, fontsize=9, fontweight="bold")
 
 
 def cluster_color(cluster: str) -> str:
@@ -71,15 +163,16 @@ def grid(data: pd.DataFrame, rows: list[str], column: str | None, size: tuple[fl
             if not mask.any():
                 fig.delaxes(axes[i, j])
                 continue
-            title = [str(rkey[k]) for k in shown] + ([str(ckey)] if column else [])
-            axes[i, j].set_title(" · ".join(title), fontsize=10)
+            title = [(rows[k], rkey[k]) for k in shown] + ([(column, ckey)] if column else [])
+            axes[i, j].set_title(panel_title(title), fontsize=9)
             panels.append((axes[i, j], data[mask]))
     return fig, panels
 
 
 def method_panels(table: pd.DataFrame, width: float, height: float):
     """One panel per method × layer set, side by side."""
-    return grid(table.assign(panel=table["method"] + " · " + table["layer_set"]), [], "panel", (width, height))
+    panel = [panel_title([("method", m), ("layer_set", s)]) for m, s in zip(table["method"], table["layer_set"])]
+    return grid(table.assign(panel=panel), [], "panel", (width, height))
 
 
 def mean_ci(values: pd.Series) -> pd.Series:
@@ -98,8 +191,9 @@ def error_bars(rows: pd.DataFrame) -> np.ndarray:
     return np.nan_to_num(np.vstack([rows["mean"] - rows["low"], rows["high"] - rows["mean"]]))
 
 
-def cluster_legend(fig: Figure, clusters: pd.Series, chance: bool = False) -> None:
-    """One legend of the task clusters' colours (and the chance marker), right of the panels."""
+def cluster_legend(fig: Figure, clusters: pd.Series, chance: bool = False, extra: list | None = None) -> None:
+    """One legend of the task clusters' colours (and the chance marker, and ``extra`` handles), right of
+    the panels."""
     from matplotlib.artist import Artist
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
@@ -108,7 +202,8 @@ def cluster_legend(fig: Figure, clusters: pd.Series, chance: bool = False) -> No
     if chance:
         handles.append(Line2D([], [], color="k", marker="_", markersize=10, linestyle="none",
                               label="chance share\n(permutation null)"))
-    fig.legend(handles=handles, title="task cluster", loc="outside right upper", fontsize=8)
+    handles += extra or []
+    fig.legend(handles=handles, title="task cluster", loc="outside right center", fontsize=8)
 
 
 def grouped_bars(ax, rows: pd.DataFrame, value: str, low: str, high: str) -> None:

@@ -9,12 +9,15 @@ from ..analysis.anova import task_observations
 from .style import (
     Figure,
     area_order,
+    ceiling_handle,
+    ceiling_r,
     cluster_color,
     cluster_legend,
     cluster_order,
     error_bars,
     grid,
     grouped_bars,
+    score_label,
     summarise,
 )
 
@@ -27,14 +30,24 @@ def task_figure(scores: pd.DataFrame, models: pd.DataFrame) -> Figure | None:
     summary = summarise(data, ["dataset", "method", "weights", "layer_set", "model", "cluster"])
     height = 0.3 * summary.groupby(["dataset", "method", "weights", "layer_set"]).size().max() + 1.2
     fig, panels = grid(summary, ["dataset", "method", "weights"], "layer_set", (5.0, max(3.0, height)))
+    drew_ceiling = False
     for ax, rows in panels:
         rows = rows.sort_values("mean")
         labels = rows["model"].str.removeprefix("taskonomy_")
         ax.barh(labels, rows["mean"], xerr=error_bars(rows), color=[cluster_color(c) for c in rows["cluster"]])
+        ceiling = ceiling_r(scores[_same_panel(scores, rows.iloc[0])])
+        if np.isfinite(ceiling):
+            ax.axvline(ceiling, color="k", linestyle="--", lw=1)
+            drew_ceiling = True
         ax.tick_params(axis="y", labelsize=8)
-        ax.set_xlabel("mean score over sites (95% CI)")
-    cluster_legend(fig, summary["cluster"])
+        ax.set_xlabel(score_label(rows["method"].iloc[0]))
+    cluster_legend(fig, summary["cluster"], extra=[ceiling_handle()] if drew_ceiling else [])
     return fig
+
+
+def _same_panel(data: pd.DataFrame, row: pd.Series) -> np.ndarray:
+    return np.logical_and.reduce([(data[c] == row[c]).to_numpy() for c in ("dataset", "method", "weights",
+                                                                          "layer_set")])
 
 
 def signature_figure(scores: pd.DataFrame, models: pd.DataFrame, areas: pd.DataFrame | None = None) -> Figure | None:
@@ -53,11 +66,11 @@ def signature_figure(scores: pd.DataFrame, models: pd.DataFrame, areas: pd.DataF
     for ax, rows in panels:
         if rows["panel"].iloc[0] == "score by cluster":
             grouped_bars(ax, rows, "mean", "low", "high")
-            ax.set_ylabel("mean score (95% CI)")
+            ax.set_ylabel(score_label(rows["method"].iloc[0], "mean over sites and tasks (95% CI)"))
         else:
             grouped_bars(ax, rows, "weight_share", "ci_low", "ci_high")
             ax.scatter(*_null_positions(rows), marker="_", color="k", s=60, zorder=3)
-            ax.set_ylabel("weight share (95% of splits)")
+            ax.set_ylabel("joint NNLS weight share\n(2.5–97.5 percentiles over splits)")
     cluster_legend(fig, summary["cluster"], chance=len(panels_data) > 1)
     return fig
 

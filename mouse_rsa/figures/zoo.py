@@ -12,25 +12,12 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .. import methods as registry
 from ..analysis.models import PROPERTIES, annotate, model_means
-from .style import OTHER_COLOR, WEIGHT_COLORS, Figure, grid, method_panels
+from .style import OTHER_COLOR, WEIGHT_COLORS, WEIGHT_LABELS, Figure, grid, method_panels, score_label
 
 PROPERTY_LABELS = {"n_params": "parameters (millions)", "depth": "depth (layers with weights)",
                    "top1": "ImageNet top-1 (%)", "gflops": "GFLOPs"}
-LAYER_SETS = {"all": "all layers", "latent": "final representation"}
-
-
-def metric(method: str) -> str:
-    """What a method's score is, for titles (its registered title; the name for an unknown method)."""
-    try:
-        return registry.get(method).title
-    except Exception:  # noqa: BLE001 - a results directory may hold a method this version does not know
-        return method
-
-
-def panel_title(method: str, layer_set: str) -> str:
-    return f"{metric(method)}\n{LAYER_SETS.get(layer_set, f'layers {layer_set}')}"
+CORRECTED = "score − chance level (95% CI over stimuli and seeds)"
 
 
 def corrected_interval(rows: pd.DataFrame) -> np.ndarray:
@@ -39,11 +26,15 @@ def corrected_interval(rows: pd.DataFrame) -> np.ndarray:
     return np.nan_to_num(np.vstack([rows["mean_score_corrected"] - low, high - rows["mean_score_corrected"]]))
 
 
-def _weights_legend(ax, kinds) -> None:
+def _weights_legend(ax, kinds, ceiling: bool = False) -> None:
+    from matplotlib.artist import Artist
+    from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
 
-    labels = {"pretrained": "pretrained", "random": "random init", "fixed": "baseline (fixed)"}
-    handles = [Patch(color=WEIGHT_COLORS.get(k, OTHER_COLOR), label=labels.get(k, k)) for k in labels if k in kinds]
+    handles: list[Artist] = [Patch(color=WEIGHT_COLORS.get(k, OTHER_COLOR), label=label)
+                             for k, label in WEIGHT_LABELS.items() if k in kinds]
+    if ceiling:
+        handles.append(Line2D([], [], color="k", linestyle="--", lw=0.8, label="noise ceiling (√ of mean r² ceiling)"))
     ax.legend(handles=handles, fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
 
 
@@ -63,10 +54,9 @@ def leaderboard_figure(table: pd.DataFrame) -> Figure:
         ax.axvline(0, color="k", lw=0.6)
         ceiling = np.sqrt(rows["mean_ceiling"].mean())
         if np.isfinite(ceiling):
-            ax.axvline(ceiling, color="k", lw=0.8, ls="--", label="noise ceiling")
-        ax.set_title(panel_title(rows["method"].iloc[0], rows["layer_set"].iloc[0]), fontsize=9)
-        ax.set_xlabel("score − chance level (95% CI over stimuli and seeds)")
-        _weights_legend(ax, set(rows["weights"]))
+            ax.axvline(ceiling, color="k", lw=0.8, ls="--")
+        ax.set_xlabel(score_label(rows["method"].iloc[0], CORRECTED))
+        _weights_legend(ax, set(rows["weights"]), ceiling=bool(np.isfinite(ceiling)))
     return fig
 
 
@@ -103,9 +93,8 @@ def pretrained_vs_random_figure(table: pd.DataFrame, tests: pd.DataFrame | None 
                         fontsize=7, xytext=(3, 3), textcoords="offset points")
         lo, hi = np.nanmin([x.min(), y.min()]), np.nanmax([x.max(), y.max()])
         ax.plot([lo, hi], [lo, hi], color="k", lw=0.8, label="pretrained = random")
-        ax.set_title(panel_title(rows["method"].iloc[0], rows["layer_set"].iloc[0]), fontsize=9)
-        ax.set_xlabel("random init: score − chance")
-        ax.set_ylabel("pretrained: score − chance")
+        ax.set_xlabel("random weights: score − chance (95% CI)")
+        ax.set_ylabel("pretrained: score − chance (95% CI)")
         ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(0.0, -0.16), frameon=False)
     return fig
 
@@ -130,8 +119,7 @@ def architecture_figure(table: pd.DataFrame, models: pd.DataFrame) -> Figure | N
                     xerr=corrected_interval(group), color=WEIGHT_COLORS[weights])
         ax.axvline(0, color="k", lw=0.6)
         ax.set_yticks(range(len(order)), list(order), fontsize=8)
-        ax.set_title(panel_title(rows["method"].iloc[0], rows["layer_set"].iloc[0]), fontsize=9)
-        ax.set_xlabel("score − chance level (95% CI over stimuli and seeds)")
+        ax.set_xlabel(score_label(rows["method"].iloc[0], CORRECTED))
         _weights_legend(ax, set(rows["weights"]))
     return fig
 
@@ -158,5 +146,5 @@ def property_figure(scores: pd.DataFrame, models: pd.DataFrame) -> Figure | None
         row = ax.get_title().replace(f" · {prop}", "")
         ax.set_title(f"{row} · pretrained\nr = {fit.rvalue:+.2f} (p = {fit.pvalue:.2g}, n = {len(x)})", fontsize=9)
         ax.set_xlabel(PROPERTY_LABELS[prop])
-        ax.set_ylabel("mean score over sites")
+        ax.set_ylabel(score_label(rows["method"].iloc[0], "mean over sites"))
     return fig
