@@ -8,8 +8,9 @@
 * ``signatures``: per area, score and joint-NNLS weight share by task cluster (figs. 1 and 4).
 * ``model_properties``: mean score against n_params, depth, top-1 and GFLOPs, fitted line and r.
 * ``layer_profiles``: per area, score of each layer against its relative depth.
+* ``modality_ranks``: each model's rank on one dataset against another's (2-photon vs Neuropixels), per area.
 
-Modules: ``style`` (colours, panel grids), ``zoo``, ``taskonomy``, ``layers`` (the figures, each a
+Modules: ``style`` (colours, panel grids), ``zoo``, ``taskonomy``, ``layers``, ``modalities`` (the figures, each a
 function of result tables returning a matplotlib figure, or None without data). Every panel of a
 figure holds data; a figure without data is not drawn. Colours are fixed per area
 and per task cluster across figures. CIs are percentile bootstraps of the mean over sites.
@@ -24,6 +25,7 @@ import pandas as pd
 from ..analysis.models import model_table
 from ..cache import atomic_path
 from .layers import best_layer_depth_figure, layer_profile_figure
+from .modalities import modality_figure
 from .style import AREA_COLORS, CLUSTER_COLORS, Figure, cluster_color, pyplot
 from .taskonomy import signature_figure, task_figure
 from .zoo import architecture_figure, leaderboard_figure, pretrained_vs_random_figure, property_figure
@@ -37,6 +39,7 @@ __all__ = [
     "draw_figures",
     "layer_profile_figure",
     "leaderboard_figure",
+    "modality_figure",
     "pretrained_vs_random_figure",
     "property_figure",
     "save_figures",
@@ -55,6 +58,7 @@ def draw_figures(directory: str | Path = "results", analysis: str | Path | None 
     import model_zoo
 
     from .. import leaderboard, results
+    from ..analysis.modalities import paired_rankings
 
     scores = results.read_scores(directory)
     models = model_table(model_zoo.catalogue())
@@ -69,6 +73,7 @@ def draw_figures(directory: str | Path = "results", analysis: str | Path | None 
         "signatures": lambda: signature_figure(scores, models, _read_csv(analysis / "signature_areas.csv")),
         "model_properties": lambda: property_figure(scores, models),
         "layer_profiles": lambda: layer_profile_figure(results.read_layers(directory)),
+        "modality_ranks": lambda: modality_figure(paired_rankings(table, scores)),
     }
     figures = {name: make() for name, make in makers.items()}
     return {name: fig for name, fig in figures.items() if fig is not None}
