@@ -73,6 +73,9 @@ def test_datasets_pair_under_the_same_model_settings_only():
     overall = pairs[pairs["area"] == "all areas"].set_index("model")
     assert overall.loc["d", "score_a"] == pytest.approx(0.45) and overall.loc["d", "rank_b"] == 1
     assert overall.loc["a", "rank_a"] == 4
+    unpaired = scores[scores["dataset"] != "demo-neuropixels"]
+    nothing = modalities.paired_rankings(_table(unpaired), unpaired)
+    assert nothing.empty and modalities.rank_agreement(nothing).empty
 
 
 def test_the_ranked_score_is_the_leaderboards(demo_results):

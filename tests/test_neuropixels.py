@@ -208,8 +208,10 @@ def test_real_allen_one_session(tmp_path):
 
 
 def test_demo_neuropixels_matches_its_documentation(demo_neuropixels, demo, capsys):
+    from mouse_rsa.data import demo as demo_module
     from mouse_rsa.data import demo_neuropixels as module
     from mouse_rsa.neural.reliability import split_half_reliability
+    from mouse_rsa.rdm import pearson, rdm, rdm_from_gram, upper
 
     ds = demo_neuropixels
     assert ds.modality == "neuropixels" and ds.metadata["site_scheme"] == "area"
@@ -227,6 +229,15 @@ def test_demo_neuropixels_matches_its_documentation(demo_neuropixels, demo, caps
     measured = split_half_reliability(ds.responses)
     assert np.nanmean(np.abs(measured - ds.cells["true_reliability"])) < 0.08   # the planted reliabilities
     assert ds.content_hash() == module.REFERENCE_HASH                         # the same file on every machine
+    # evoked rates keep the planted geometry; raw rates bury it under every unit's spontaneous rate
+    _, _, roots = demo_module.ground_truth_design()
+    means = np.nanmean(ds.responses, axis=1)
+    for area in ("VISp", "VISl", "VISam"):
+        units = np.flatnonzero(ds.cells["area"] == area)
+        root = roots[demo_module.GROUND_TRUTH[area]]
+        planted = upper(rdm_from_gram(root @ root))
+        raw = means[units] + ds.cells["blank_rate_hz"].to_numpy()[units, None]
+        assert pearson(upper(rdm(means[units].T)), planted) > 0.2 and abs(pearson(upper(rdm(raw.T)), planted)) < 0.1
     assert main(["dataset", "info", "demo-neuropixels"]) == 0
     out = capsys.readouterr().out
     assert "(neuropixels, sites: area)" in out and "6 sites" in out

@@ -65,9 +65,8 @@ def paired_rankings(table: pd.DataFrame, scores: pd.DataFrame) -> pd.DataFrame:
     for a, b in itertools.combinations(sorted(ranked["dataset"].unique()), 2):
         pair = ranked[ranked["dataset"] == a].merge(ranked[ranked["dataset"] == b], on=keys, suffixes=("_a", "_b"))
         frames.append(pair)
-    if not frames:
-        return pd.DataFrame(columns=["dataset_a", "dataset_b", *keys, "score_a", "score_b", "rank_a", "rank_b"])
-    pairs = pd.concat(frames, ignore_index=True)
+    pairs = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
+        columns=["dataset_a", "settings_key_a", "score_a", "dataset_b", "settings_key_b", "score_b", *keys])
     group = pairs.groupby(_GROUP, sort=False)
     for side in ("a", "b"):
         pairs[f"rank_{side}"] = group[f"score_{side}"].rank(ascending=False, method="min")
@@ -120,7 +119,7 @@ def rank_agreement(pairs: pd.DataFrame, n_resamples: int = 10_000, seed: int = 0
     """One row per dataset pair × method × layer set × settings pair × area with ≥ ``MIN_MODELS`` paired
     models: Spearman and Kendall with p-values and bootstrap CIs (``COLUMNS``)."""
     rows = []
-    for key, group in pairs.groupby(_GROUP, sort=False):
+    for key, group in pairs.groupby(_GROUP, sort=False) if len(pairs) else []:
         if len(group) < MIN_MODELS:
             continue
         x, y = group["score_a"].to_numpy(dtype=np.float64), group["score_b"].to_numpy(dtype=np.float64)

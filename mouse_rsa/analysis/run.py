@@ -141,6 +141,8 @@ def _signatures(inputs: _Inputs, options: Options) -> _Step:
 
 
 def _modalities(inputs: _Inputs, options: Options) -> _Step:
+    if inputs.scores["dataset"].nunique() < 2:
+        return _Step({}, [])  # one dataset: nothing to compare, nothing missing
     pairs = modalities.paired_rankings(leaderboard.rank(inputs.directory), inputs.scores)
     table = modalities.rank_agreement(pairs, options.n_resamples, options.seed)
     if table.empty:

@@ -146,7 +146,7 @@ def invalid_presentations(onsets: np.ndarray, window_s, probes: np.ndarray,
     start, end = window_s
     mask = np.zeros((len(probes), len(onsets)), dtype=bool)
     for interval in invalid_times.itertuples(index=False):
-        tags = set(interval.tags)
+        tags = {interval.tags} if isinstance(interval.tags, str) else set(interval.tags)
         hit = (onsets + end >= interval.start_time) & (onsets + start <= interval.stop_time)
         units = np.ones(len(probes), bool) if ALL_PROBES in tags else np.isin(probes, list(tags))
         mask[np.ix_(units, hit)] = True

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ..data.dataset import ALL_DEPTHS, CORTICAL_LAYERS, SITE_AREAS, NeuralDataset
+from ..data.dataset import ALL_DEPTHS, AREAS, CORTICAL_LAYERS, SITE_AREAS, NeuralDataset
 from ..errors import InvalidInput
 from ..rdm import rdm
 from . import reliability as rel
@@ -32,10 +32,10 @@ def parse_site_key(key: str) -> tuple[str, str]:
         return key, ALL_DEPTHS
     layers = {layer.replace("/", ""): layer for layer in CORTICAL_LAYERS}
     area, _, layer = key.partition("_")
-    if area not in SITE_AREAS or layer not in layers:
+    if area not in AREAS or layer not in layers:
         raise InvalidInput(
-            f"unknown site key {key!r}; use <area>_<layer> with area in {list(SITE_AREAS)} "
-            f"and layer in {list(layers)}, e.g. VISp_L23, or an area alone for all its depths, e.g. VISp"
+            f"unknown site key {key!r}; use <area>_<layer> with area in {list(AREAS)} and layer in "
+            f"{list(layers)}, e.g. VISp_L23, or an area alone for all its depths: one of {list(SITE_AREAS)}"
         )
     return area, layers[layer]
 
