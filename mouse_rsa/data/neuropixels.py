@@ -49,7 +49,7 @@ from tqdm.auto import tqdm
 from ..cache import cache_dir
 from ..errors import DataUnavailable, InvalidInput
 from .dataset import ALL_DEPTHS, AREA_SITES, AREAS, THALAMIC_AREAS, NeuralDataset, save
-from .presentations import by_scene, pad, to_uint8
+from .presentations import BLANK, by_scene, pad, to_uint8
 
 NAME = "allen-neuropixels"
 SESSION_TYPE = "brain_observatory_1.1"
@@ -129,14 +129,14 @@ def evoked_rates(counts: np.ndarray, frame: np.ndarray, window_s) -> tuple[np.nd
     spikes/s less the unit's mean rate over its valid blank presentations (NaN when it has none).
     """
     start, end = check_window(window_s)
-    scenes, blanks = by_scene(np.asarray(counts, dtype=np.float64) / (end - start), frame, N_SCENES)
-    if blanks.shape[1] == 0:
+    rates = np.asarray(counts, dtype=np.float64) / (end - start)
+    blank = rates[:, np.asarray(frame) == BLANK]
+    if blank.shape[1] == 0:
         raise InvalidInput("no blank (frame -1) presentation: the spontaneous rate cannot be measured")
-    valid = np.isfinite(blanks).sum(axis=1)
-    total = np.nansum(blanks, axis=1, dtype=np.float64)
-    baseline = np.divide(total, valid, out=np.full(len(valid), np.nan), where=valid > 0)
-    return ((scenes - baseline[:, None, None]).astype(np.float32), (blanks - baseline[:, None]).astype(np.float32),
-            baseline)
+    valid = np.isfinite(blank).sum(axis=1)
+    baseline = np.divide(np.nansum(blank, axis=1), valid, out=np.full(len(valid), np.nan), where=valid > 0)
+    scenes, blanks = by_scene(rates - baseline[:, None], frame, N_SCENES)
+    return scenes, blanks, baseline
 
 
 def invalid_presentations(onsets: np.ndarray, window_s, probes: np.ndarray,
