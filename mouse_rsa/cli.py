@@ -18,7 +18,7 @@ from .methods import REGISTERED
 from .settings import BOOTSTRAP_RESAMPLES, PRECISIONS, RIDGE_CRITERIA, Settings
 
 HELP = {
-    "dataset": "allen, demo or the path of a dataset .h5 file",
+    "dataset": "allen, allen-neuropixels, demo, demo-neuropixels or the path of a dataset .h5 file",
     "stimuli": "directory of image files (RDM rows follow their sorted names); with --neural-rdms",
     "neural_rdms": "npz with one RDM per site key (VISp_L23, ...) and optional <site>_ceiling (r²) "
                    "or <site>_ceiling_r (r)",
@@ -101,39 +101,67 @@ def add_unit_options(parser: argparse.ArgumentParser) -> None:
     add_settings_options(parser)
 
 
-def _cmd_dataset_fetch(args) -> None:
-    from .data.allen import allen_path, fetch_allen
+# options of `dataset fetch allen-neuropixels` only: destination → flag
+NEUROPIXELS_ONLY = {"thalamus": "--thalamus", "amplitude_cutoff_maximum": "--amplitude-cutoff-maximum",
+                    "presence_ratio_minimum": "--presence-ratio-minimum", "isi_violations_maximum": "--isi-violations-maximum",
+                    "timeout": "--timeout"}
+UNIT_FILTERS = ("amplitude_cutoff_maximum", "presence_ratio_minimum", "isi_violations_maximum")
 
-    ds = fetch_allen(max_experiments=args.max_experiments, window_s=tuple(args.window))
-    print(f"wrote {allen_path()}: {ds.n_cells} cells, {ds.n_stimuli} stimuli, "
-          f"{len(ds.metadata['experiments'])} experiments")
+
+def _cmd_dataset_fetch(args) -> None:
+    if args.name == "allen":
+        from .data.allen import DEFAULT_WINDOW_S, allen_path, fetch_allen
+
+        flags = [flag for name, flag in NEUROPIXELS_ONLY.items() if getattr(args, name) is not None]
+        if flags:
+            raise UserError(f"{flags[0]} applies to `dataset fetch allen-neuropixels` only")
+        ds = fetch_allen(max_experiments=args.max_experiments, window_s=tuple(args.window or DEFAULT_WINDOW_S))
+        print(f"wrote {allen_path()}: {ds.n_cells} cells, {ds.n_stimuli} stimuli, "
+              f"{len(ds.metadata['experiments'])} experiments")
+        return
+    from .data import neuropixels as npx
+
+    given = {name: getattr(args, name) for name in UNIT_FILTERS if getattr(args, name) is not None}
+    ds = npx.fetch_neuropixels(max_sessions=args.max_experiments, window_s=tuple(args.window or npx.DEFAULT_WINDOW_S),
+                               filters=npx.UnitFilters(**given), thalamus=bool(args.thalamus),
+                               timeout_s=npx.TIMEOUT_S if args.timeout is None else args.timeout)
+    print(f"wrote {npx.neuropixels_path()}: {ds.n_cells} units, {ds.n_stimuli} stimuli, "
+          f"{len(ds.metadata['sessions'])} sessions, window {ds.metadata['window_s']} s, "
+          f"unit filters {ds.metadata['unit_filters']}")
 
 
 def _cmd_dataset_info(args) -> None:
     from .data import load_dataset
+    from .data.dataset import LAYER_SITES
     from .neural.sites import select_sites
 
     s = settings_from(args)
     ds = load_dataset(s.dataset)
     sel = select_sites(ds, threshold=s.reliability_threshold, min_cells=s.min_cells,
                        n_splits=s.reliability_splits, seed=s.target_seed)
+    truth = ds.metadata.get("ground_truth", {})  # a demo's planted feature space per site
     info: dict[str, Any] = {
-        "name": ds.name, "n_stimuli": ds.n_stimuli, "n_cells": ds.n_cells, "n_trials": ds.responses.shape[1],
+        "name": ds.name, "modality": ds.modality, "site_scheme": ds.metadata.get("site_scheme", LAYER_SITES),
+        "n_stimuli": ds.n_stimuli, "n_cells": ds.n_cells, "n_trials": ds.responses.shape[1],
         "n_reliable_cells": int(sel.reliable.sum()), "reliability_threshold": s.reliability_threshold,
         "min_cells": s.min_cells, "target_seed": s.target_seed, "n_sites": len(sel.sites),
         "sites": [{"site": x.key, "area": x.area, "cortical_layer": x.cortical_layer, "n_cells": x.n_cells,
-                   "ceiling": round(x.ceiling, 6)} for x in sel.sites],
+                   "ceiling": round(x.ceiling, 6), **({"ground_truth": truth[x.key]} if x.key in truth else {})}
+                  for x in sel.sites],
         "dropped_sites": sel.dropped.to_dict(orient="records"),
         "content_hash": ds.content_hash(),
     }
     if args.json:
         print(json.dumps(info, indent=2))
         return
-    print(f"{ds.name}: {ds.n_stimuli} stimuli, {ds.n_cells} cells, {info['n_reliable_cells']} reliable "
-          f"(split-half ≥ {s.reliability_threshold}), {len(sel.sites)} sites")
-    print(f"{'site':<12}{'n_cells':>8}{'ceiling':>9}")
+    cells = "units" if ds.modality == "neuropixels" else "cells"
+    print(f"{ds.name} ({ds.modality}, sites: {info['site_scheme']}): {ds.n_stimuli} stimuli, {ds.n_cells} {cells}, "
+          f"{info['n_reliable_cells']} reliable (split-half ≥ {s.reliability_threshold}), {len(sel.sites)} sites")
+    print(f"{'site':<12}{'n_cells':>8}{'ceiling':>9}" + ("  ground truth" if truth else ""))
     for x in info["sites"]:
-        print(f"{x['site']:<12}{x['n_cells']:>8}{x['ceiling']:>9.3f}")
+        planted = x.get("ground_truth")
+        print(f"{x['site']:<12}{x['n_cells']:>8}{x['ceiling']:>9.3f}"
+              + (f"  {planted['model']} ({planted['weights']}) {planted['layer']}" if planted else ""))
     for d in info["dropped_sites"]:
         print(f"dropped {d['area']} {d['cortical_layer']}: {d['n_reliable']} reliable cells < {s.min_cells}")
 
@@ -295,12 +323,26 @@ def _bootstrap_options(parser: argparse.ArgumentParser) -> None:
 def _dataset_parsers(sub) -> None:
     d = sub.add_parser("dataset", help="fetch or describe neural datasets")
     dsub = d.add_subparsers(dest="action", required=True, metavar="ACTION")
-    f = dsub.add_parser("fetch", help="download and prepare the Allen natural-scenes data (needs the internet)",
+    f = dsub.add_parser("fetch", help="download and prepare Allen natural-scenes data (needs the internet)",
                         formatter_class=_Formatter)
-    f.add_argument("name", choices=["allen"])
-    f.add_argument("--max-experiments", type=int, default=None, help="only the first N experiments (by id)")
-    f.add_argument("--window", type=float, nargs=2, default=(0.0, 0.5), metavar=("START", "END"),
-                   help="response window in seconds after onset")
+    f.add_argument("name", choices=["allen", "allen-neuropixels"],
+                   help="allen: 2-photon dF/F; allen-neuropixels: spike rates of sorted units")
+    f.add_argument("--max-experiments", "--max-sessions", dest="max_experiments", type=int, default=None,
+                   metavar="N", help="only the first N experiments (allen) or sessions (allen-neuropixels), by id")
+    f.add_argument("--window", type=float, nargs=2, default=None, metavar=("START", "END"),
+                   help="response window in seconds after onset (default: 0 0.5 for allen, 0 0.25 for "
+                        "allen-neuropixels)")
+    n = f.add_argument_group("allen-neuropixels (defaults: allensdk's unit-quality filters)")
+    n.add_argument("--thalamus", action="store_true", default=None, help="add the LGd and LP units and sites")
+    # the defaults in these help texts are neuropixels.UnitFilters' (a test checks them; no import here)
+    n.add_argument("--amplitude-cutoff-maximum", dest="amplitude_cutoff_maximum", type=float, default=None, metavar="X",
+                   help="keep units with amplitude cutoff ≤ X (default 0.1; inf: off)")
+    n.add_argument("--presence-ratio-minimum", dest="presence_ratio_minimum", type=float, default=None, metavar="X",
+                   help="keep units with presence ratio ≥ X (default 0.95)")
+    n.add_argument("--isi-violations-maximum", dest="isi_violations_maximum", type=float, default=None, metavar="X",
+                   help="keep units with ISI violations ≤ X (default 0.5; inf: off)")
+    n.add_argument("--timeout", type=float, default=None, metavar="SECONDS",
+                   help="allensdk's time limit per file download (default 3600)")
     f.set_defaults(func=_cmd_dataset_fetch)
     i = dsub.add_parser("info", help="stimuli, cells, reliable cells and sites of a dataset",
                         formatter_class=_Formatter)
@@ -400,11 +442,20 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _option_dests(parser: argparse.ArgumentParser) -> set[str]:
+    """The destinations of every option of every (sub)command under ``parser``."""
+    dests = set()
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for choice in action.choices.values():
+                dests |= {a.dest for a in choice._actions} | _option_dests(choice)
+    return dests
+
+
 def _cli_words(err: UserError, parser: argparse.ArgumentParser) -> str:
     """The library's message with parameter names shown as this command's flags."""
     message = str(err)
-    dests = {a.dest for action in parser._actions if isinstance(action, argparse._SubParsersAction)
-             for choice in action.choices.values() for a in choice._actions}
+    dests = _option_dests(parser)
     if getattr(err, "argument", None) == "model_seed":  # the option is --seed (--seeds)
         return re.sub(r"\bmodel_seed\b", "--seed", message, count=1)
     argument = getattr(err, "argument", None)

@@ -86,3 +86,30 @@ def synthetic_site(tmp_path_factory):
         root = make_results(tmp_path_factory.mktemp("report_results"))
         index = build(root)
     return root, index
+
+
+@pytest.fixture(scope="session")
+def demo_neuropixels():
+    """The spiking demo (built once per test session into the private cache)."""
+    from mouse_rsa.data import load_dataset
+
+    return load_dataset("demo-neuropixels")
+
+
+@pytest.fixture(scope="session")
+def modality_results(demo_results, demo_neuropixels, tmp_path_factory):
+    """One results directory with two modalities: ``demo_results`` (2-photon demo) and the same models,
+    weights and methods on the spiking demo."""
+    import shutil
+    import warnings
+
+    from mouse_rsa import benchmark
+    from mouse_rsa.units import BaselineWeightsWarning
+
+    out = tmp_path_factory.mktemp("modalities") / "results"
+    shutil.copytree(demo_results / "demo", out / "demo")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", BaselineWeightsWarning)
+        benchmark(["mobilenet_v2", "gabor", "pixels", "random_features"], weights="random", methods="all", out=out,
+                  progress=False, dataset="demo-neuropixels")
+    return out

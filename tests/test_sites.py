@@ -38,6 +38,7 @@ def test_unreliable_cells_are_left_out():
 def test_site_keys_round_trip_and_reject_unknown():
     assert site_key("VISp", "L2/3") == "VISp_L23"
     assert parse_site_key("VISal_L4") == ("VISal", "L4")
-    for bad in ("VISx_L4", "VISp_L7", "VISp"):
+    assert parse_site_key("VISp") == ("VISp", "all") and parse_site_key("LP") == ("LP", "all")  # whole areas
+    for bad in ("VISx_L4", "VISp_L7", "VISp_all", "LGd_L4", "VISx"):
         with pytest.raises(InvalidInput, match="unknown site key"):
             parse_site_key(bad)

@@ -5,6 +5,7 @@ clusters predict which areas, and how much each model contributes when all predi
 * ``properties``: Pearson and Spearman correlations of mean score with n_params, depth, top-1, GFLOPs.
 * ``anova``: two-way ANOVA of score on task cluster × cortical area, η², Bonferroni post-hoc tests.
 * ``signatures``: joint cross-validated NNLS of every site on several models' RDMs (weight shares).
+* ``modalities``: agreement of the model rankings of two datasets (2-photon vs Neuropixels), Spearman and Kendall.
 * ``run``: ``analyze(directory)`` runs them all (plus pretrained vs random) and writes tidy CSVs.
 
 No torch here: everything reads result tables.

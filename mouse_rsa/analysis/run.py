@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .. import comparison, results
+from .. import comparison, leaderboard, results
 from .. import methods as registry
 from ..cache import atomic_path
 from ..errors import InvalidInput
@@ -21,7 +21,7 @@ from ..leaderboard import model_rows
 from ..resampling import UnitScores
 from ..settings import BOOTSTRAP_RESAMPLES as DEFAULT_RESAMPLES
 from ..stats import paired_comparison
-from . import anova, properties, signatures
+from . import anova, modalities, properties, signatures
 from .models import model_table, site_means
 
 RUN_ZOO = "`mouse-rsa benchmark --model study:zoo --weights both`"
@@ -172,9 +172,19 @@ def _signatures(inputs: _Inputs, options: Options) -> _Step:
     return _Step({f"signature_{name}": pd.concat(f, ignore_index=True) for name, f in frames.items()}, lines)
 
 
+def _modalities(inputs: _Inputs, options: Options) -> _Step:
+    if inputs.scores["dataset"].nunique() < 2:
+        return _Step({}, [])  # one dataset: nothing to compare, nothing missing
+    pairs = modalities.paired_rankings(leaderboard.rank(inputs.directory, units=inputs.units), inputs.scores)
+    table = modalities.rank_agreement(pairs, options.n_resamples, options.seed)
+    if table.empty:
+        raise _Skipped(modalities.SKIPPED)
+    return _Step({"modality_agreement": table}, modalities.summary_lines(table))
+
+
 STEPS: dict[str, Callable[[_Inputs, Options], _Step]] = {
     "pretrained vs random": _paired, "property correlations": _properties,
-    "cluster × area ANOVA": _anova, "taskonomic signatures": _signatures}
+    "cluster × area ANOVA": _anova, "taskonomic signatures": _signatures, "rank agreement across datasets": _modalities}
 
 
 def _write(out: Path, tables: dict[str, pd.DataFrame]) -> list[Path]:

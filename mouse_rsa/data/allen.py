@@ -29,7 +29,8 @@ from tqdm.auto import tqdm
 
 from ..cache import cache_dir
 from ..errors import DataUnavailable, InvalidInput
-from .dataset import AREAS, NeuralDataset, save
+from .dataset import AREAS, LAYER_SITES, NeuralDataset, save
+from .presentations import by_scene, pad, to_uint8
 
 NATURAL_SCENES = "natural_scenes"
 N_SCENES = 118
@@ -86,15 +87,9 @@ def experiment_responses(data_set, window_s=DEFAULT_WINDOW_S) -> tuple[np.ndarra
     """(scene responses cells × trials × 118, blank responses cells × n_blank, cell ids) of one experiment."""
     timestamps, dff = data_set.get_dff_traces()
     table = data_set.get_stimulus_table(NATURAL_SCENES).sort_values("start")
-    frame = table["frame"].to_numpy().astype(np.int64)
     per_presentation = presentation_responses(np.asarray(timestamps, dtype=np.float64),
                                               np.asarray(dff, dtype=np.float32), table["start"].to_numpy(), window_s)
-    n_trials = max(int(np.bincount(frame[frame >= 0], minlength=N_SCENES).max()), 1)
-    scenes = np.full((dff.shape[0], n_trials, N_SCENES), np.nan, dtype=np.float32)
-    for scene in range(N_SCENES):
-        shown = np.flatnonzero(frame == scene)
-        scenes[:, :len(shown), scene] = per_presentation[:, shown]
-    blanks = per_presentation[:, frame == -1]
+    scenes, blanks = by_scene(per_presentation, table["frame"].to_numpy(), N_SCENES)
     return scenes, blanks, np.asarray(data_set.get_cell_specimen_ids()).astype(np.int64)
 
 
@@ -161,35 +156,18 @@ def fetch_allen(max_experiments: int | None = None, window_s=DEFAULT_WINDOW_S, b
         raise DataUnavailable("the Allen API returned no natural-scenes stimulus template")
     n_trials = max(b.shape[1] for b in blocks)
     n_blank = max(b.shape[1] for b in blank_blocks)
-    responses = np.concatenate([_pad(b, n_trials, axis=1) for b in blocks])
-    blank = np.concatenate([_pad(b, n_blank, axis=1) for b in blank_blocks])
+    responses = np.concatenate([pad(b, n_trials, axis=1) for b in blocks])
+    blank = np.concatenate([pad(b, n_blank, axis=1) for b in blank_blocks])
     cells = pd.DataFrame(rows)
     # a cell imaged in several sessions keeps its first experiment (cell ids must be unique)
     keep = ~cells["cell_id"].duplicated().to_numpy()
     ds = NeuralDataset(
-        "allen", _to_uint8(template, "stimulus template"), np.arange(template.shape[0]), responses[keep],
+        "allen", to_uint8(template, "stimulus template"), np.arange(template.shape[0]), responses[keep],
         cells[keep], blank[keep],
-        {"source": "allen", "stimulus": NATURAL_SCENES, "window_s": list(window_s),
+        {"source": "allen", "modality": "2-photon", "site_scheme": LAYER_SITES, "stimulus": NATURAL_SCENES,
+         "window_s": list(window_s),
          "experiments": [int(e["id"]) for e in experiments],
          "layer_boundaries_um": [[u if np.isfinite(u) else None, layer] for u, layer in LAYER_BOUNDARIES_UM]},
     )
     save(ds, out or allen_path())
     return ds
-
-
-def _pad(block: np.ndarray, size: int, axis: int) -> np.ndarray:
-    missing = size - block.shape[axis]
-    if missing == 0:
-        return block
-    widths = [(0, 0)] * block.ndim
-    widths[axis] = (0, missing)
-    return np.pad(block, widths, constant_values=np.nan)
-
-
-def _to_uint8(images: np.ndarray, what: str) -> np.ndarray:
-    images = np.asarray(images)
-    if images.ndim != 3:
-        raise InvalidInput(f"the Allen {what} has shape {images.shape}, expected (n, height, width)")
-    if images.dtype != np.uint8:
-        images = np.clip(np.round(images), 0, 255).astype(np.uint8)
-    return images

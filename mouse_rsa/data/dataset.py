@@ -8,6 +8,12 @@ File layout (schema version 1), all written through h5py, nothing pickled::
     /blank_responses  float32 (n_cells, n_blank)           optional: gray-screen presentations
     /cells/<column>   one dataset per cell-table column (strings as UTF-8)
     attrs: schema_version, name, content_hash (sha256 of every array), metadata (JSON)
+
+A cell is a 2-photon ROI or a sorted Neuropixels unit. Its site is its area and cortical layer
+(``L2/3``…``L6`` from imaging depth) or, where the depth below the pia is unknown (Neuropixels),
+its whole area (``cortical_layer == "all"``; the thalamic LGd and LP are such areas too).
+``metadata['modality']`` is ``2-photon`` (the default when absent) or ``neuropixels``, and
+``metadata['site_scheme']`` ``area x cortical layer`` or ``area``; neither enters the content hash.
 """
 from __future__ import annotations
 
@@ -26,7 +32,11 @@ from ..errors import InvalidInput
 
 SCHEMA_VERSION = 1
 AREAS = ("VISp", "VISl", "VISal", "VISpm", "VISam", "VISrl")
+THALAMIC_AREAS = ("LGd", "LP")  # recorded by Neuropixels probes only
+SITE_AREAS = AREAS + THALAMIC_AREAS
 CORTICAL_LAYERS = ("L2/3", "L4", "L5", "L6")
+ALL_DEPTHS = "all"  # cortical_layer of a unit whose depth is unknown: its site is the whole area
+LAYER_SITES, AREA_SITES = "area x cortical layer", "area"  # metadata['site_scheme'] of the two kinds
 CELL_COLUMNS = {
     "cell_id": "int64",
     "experiment_id": "int64",
@@ -71,6 +81,11 @@ class NeuralDataset:
     def n_cells(self) -> int:
         return self.responses.shape[0]
 
+    @property
+    def modality(self) -> str:
+        """``2-photon`` or ``neuropixels`` (files written before Neuropixels support are 2-photon)."""
+        return str(self.metadata.get("modality", "2-photon"))
+
     def trial_means(self) -> np.ndarray:
         """Trial-averaged responses, cells × stimuli, float64 (missing trials ignored)."""
         return np.nanmean(self.responses, axis=1, dtype=np.float64)
@@ -108,9 +123,10 @@ def _cell_problems(ds: NeuralDataset) -> Iterator[tuple[str, str]]:
         yield "cells", f"has {len(ds.cells)} rows but responses has {ds.responses.shape[0]} cells"
     if ds.cells["cell_id"].duplicated().any():
         yield "cells/cell_id", "contains duplicates"
-    unknown_layers = set(ds.cells["cortical_layer"]) - set(CORTICAL_LAYERS)
+    allowed = (*CORTICAL_LAYERS, ALL_DEPTHS)
+    unknown_layers = set(ds.cells["cortical_layer"]) - set(allowed)
     if unknown_layers:
-        yield "cells/cortical_layer", f"has values {sorted(unknown_layers)}; allowed: {list(CORTICAL_LAYERS)}"
+        yield "cells/cortical_layer", f"has values {sorted(unknown_layers)}; allowed: {list(allowed)}"
 
 
 def validate(ds: NeuralDataset, source: str) -> None:

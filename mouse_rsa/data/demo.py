@@ -26,14 +26,17 @@ content hash this builds; ``load_demo`` warns when a machine builds another one.
 """
 from __future__ import annotations
 
+import functools
 import warnings
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from ..cache import cache_dir
 from ..errors import InvalidInput
-from .dataset import NeuralDataset, load, save
+from .dataset import LAYER_SITES, NeuralDataset, load, save
 
 VERSION = 4  # 3: ground-truth Grams from exact features (no random projection); 4: built the same everywhere
 SEED = 0
@@ -62,16 +65,20 @@ def demo_path():
 
 def load_demo() -> NeuralDataset:
     """The demo dataset, built on first use (a few seconds) and cached."""
-    path = demo_path()
+    return load_or_build(demo_path(), build_demo, REFERENCE_HASH)
+
+
+def load_or_build(path, build: Callable[[], NeuralDataset], reference_hash: str) -> NeuralDataset:
+    """The dataset cached at ``path``, else ``build()`` saved there (warning when it is not the reference build)."""
     if path.exists():
         try:
             return load(path)
         except InvalidInput as err:  # a cache that fails its checks is rebuilt, never reported as the user's problem
-            warnings.warn(f"the cached demo dataset was unreadable ({err}); rebuilding it", stacklevel=2)
-    ds = build_demo()
-    if ds.content_hash() != REFERENCE_HASH:
-        warnings.warn("the demo dataset built on this machine differs from the reference build (its numbers and "
-                      "keys will not match other machines'); please report it", stacklevel=2)
+            warnings.warn(f"the cached demo dataset was unreadable ({err}); rebuilding it", stacklevel=3)
+    ds = build()
+    if ds.content_hash() != reference_hash:
+        warnings.warn(f"the {ds.name} dataset built on this machine differs from the reference build (its numbers "
+                      "and keys will not match other machines'); please report it", stacklevel=3)
     save(ds, path)
     return ds
 
@@ -128,11 +135,36 @@ def _square_root(gram: np.ndarray) -> np.ndarray:
     return _rounded((vecs * np.sqrt(np.clip(vals, 0, None))) @ vecs.T, 10)
 
 
-def build_demo() -> NeuralDataset:
+@functools.cache
+def ground_truth_design() -> tuple[Mapping[str, Any], np.ndarray, dict]:
+    """The state of the demo's random stream after drawing the stimuli, the 118 stimuli, and the square
+    root of the Gram matrix of each ground-truth feature space; read-only and computed once per process
+    (the spiking demo reads out the same feature spaces from the same stimuli)."""
     rng = np.random.default_rng(SEED)
     stimuli = demo_stimuli(rng)
     spaces = feature_grams(set(GROUND_TRUTH.values()), stimuli)
     roots = {space: _square_root(gram) for space, gram in spaces.items()}
+    for array in (stimuli, *roots.values()):
+        array.setflags(write=False)
+    return rng.bit_generator.state, stimuli, roots
+
+
+def readout_drive(root: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
+    """``n`` cells' drives over stimuli (cells × stimuli, unit SD): random Gaussian linear readouts of the
+    feature space whose Gram square root is ``root``, i.e. draws from N(0, G)."""
+    drive = (root @ rng.standard_normal((root.shape[0], n))).T
+    return drive / drive.std(axis=1, keepdims=True)
+
+
+def truth_entry(space: tuple) -> dict:
+    """A feature space (model, weights, seed, layer) as the ground-truth record of ``metadata``."""
+    return dict(zip(("model", "weights", "model_seed", "layer"), space))
+
+
+def build_demo() -> NeuralDataset:
+    state, stimuli, roots = ground_truth_design()
+    rng = np.random.default_rng(SEED)
+    rng.bit_generator.state = state
     responses: list[np.ndarray] = []
     blanks: list[np.ndarray] = []
     rows: list[dict] = []
@@ -140,8 +172,7 @@ def build_demo() -> NeuralDataset:
     for s, (area, layer) in enumerate(SITES):
         space = GROUND_TRUTH[area]
         n = int(rng.integers(45, 75))
-        drive = (roots[space] @ rng.standard_normal((N_STIMULI, n))).T
-        drive /= drive.std(axis=1, keepdims=True)
+        drive = readout_drive(roots[space], n, rng)
         mean = rng.uniform(0.5, 2.0, (n, 1)) * drive
         rho = rng.uniform(0.45, 0.97, n)
         noise_sd = np.sqrt(N_TRIALS * mean.var(axis=1) * (1.0 / rho - 1.0))
@@ -153,10 +184,11 @@ def build_demo() -> NeuralDataset:
             rows.append({"cell_id": 100000 + len(rows), "experiment_id": 5000 + s, "area": area,
                          "imaging_depth_um": LAYER_DEPTH[layer], "cortical_layer": layer,
                          "cre_line": LAYER_CRE[layer], "true_reliability": rho[c]})
-        truth[f"{area}_{layer.replace('/', '')}"] = dict(zip(("model", "weights", "model_seed", "layer"), space))
-    metadata = {"source": "demo", "version": VERSION, "seed": SEED, "photos": list(PHOTOS),
+        truth[f"{area}_{layer.replace('/', '')}"] = truth_entry(space)
+    metadata = {"source": "demo", "modality": "2-photon", "site_scheme": LAYER_SITES, "version": VERSION,
+                "seed": SEED, "photos": list(PHOTOS),
                 "built_with": {"device": "cpu", "precision": "float64"},
                 "ground_truth": truth, "n_trials": N_TRIALS,
                 "description": "simulated cells reading out known feature spaces; see mouse_rsa.data.demo"}
-    return NeuralDataset("demo", stimuli, np.arange(N_STIMULI), np.concatenate(responses),
+    return NeuralDataset("demo", stimuli.copy(), np.arange(N_STIMULI), np.concatenate(responses),
                          pd.DataFrame(rows), np.concatenate(blanks), metadata)

@@ -11,9 +11,10 @@
 * ``model_properties``: mean score against n_params, depth, top-1 and GFLOPs, fitted line and r.
 * ``layer_profiles``: per area, score of each layer against its relative depth, with the noise ceiling.
 * ``site_rdms``: the best latent model's RDM beside one site RDM per area.
+* ``modality_ranks``: each model's rank on one dataset against another's (2-photon vs Neuropixels), per area.
 * ``model_map``: the models' latent RDMs and the areas' mean site RDMs, by MDS and hierarchical clustering.
 
-Modules: ``style`` (colours, font, titles, panel grids), ``zoo``, ``taskonomy``, ``layers``, ``rdms`` (the
+Modules: ``style`` (colours, font, titles, panel grids), ``zoo``, ``taskonomy``, ``layers``, ``rdms``, ``modalities`` (the
 figures, each a function of result tables, or of the results directory for the RDM files, returning a
 matplotlib figure, or None without data). Every panel of a figure holds data; a figure without data is
 not drawn, and a ``FigureSkipped`` warning says why and what to run. Figures of simulated (demo) data say
@@ -34,6 +35,7 @@ from ..cache import atomic_path
 from ..errors import InvalidInput
 from ..resampling import UnitScores
 from .layers import best_layer_depth_figure, layer_profile_figure
+from .modalities import modality_figure
 from .rdms import model_map_figure, site_rdm_figure
 from .style import AREA_COLORS, CLUSTER_COLORS, Figure, cluster_color, mark_demo, pyplot
 from .taskonomy import signature_figure, task_figure
@@ -50,6 +52,7 @@ __all__ = [
     "draw_figures",
     "layer_profile_figure",
     "leaderboard_figure",
+    "modality_figure",
     "model_map_figure",
     "pretrained_vs_random_figure",
     "property_figure",
@@ -61,21 +64,26 @@ __all__ = [
 
 
 CAPTIONS = {
-    "leaderboard": "mean score per model and weights, with 95% bootstrap CIs over sites",
-    "pretrained_vs_random": "each architecture's pretrained against its random mean score",
+    "leaderboard": "chance-corrected mean score per model and weights (model seeds aggregated), with 95% intervals "
+                   "over stimuli and seeds, and the noise ceiling",
+    "pretrained_vs_random": "each architecture's pretrained against its random chance-corrected score, with "
+                            "intervals; filled: different by the paired bootstrap (Holm p < 0.05)",
     "best_layer_depth": "relative depth of each site's best layer, by visual area",
-    "architecture_hierarchy": "the architectures, pretrained and random, with CIs",
+    "architecture_hierarchy": "the architectures, pretrained and random, chance-corrected, with intervals over "
+                              "stimuli and seeds",
     "task_hierarchy": "the Taskonomy tasks coloured by taskonomic cluster, latent and all layers side by side",
     "signatures": "per area, score and joint-NNLS weight share by task cluster",
     "model_properties": "mean score against parameters, depth, ImageNet top-1 and GFLOPs",
     "layer_profiles": "per area, each layer's own score against its relative depth, with the noise ceiling",
     "site_rdms": "the best latent model's RDM beside one site RDM per area, stimuli in the model RDM's "
                  "clustering order",
+    "modality_ranks": "each model's rank on one dataset against its rank on another (2-photon vs Neuropixels)",
     "model_map": "the models' latent RDMs (saved .rdms.npz) and the areas' mean site RDMs, placed by MDS of "
                  "1 − Pearson r between RDMs, and their hierarchical clustering",
 }
 RUN_LATENT = "run `mouse-rsa benchmark --method rsa --layers latent` with the models"
 NEEDS = {  # why a figure was not drawn, and what would draw it
+    "modality_ranks": "needs the same models scored on two datasets (e.g. --dataset demo and demo-neuropixels)",
     "pretrained_vs_random": "needs architectures run with both weights (run `mouse-rsa benchmark --weights both`)",
     "best_layer_depth": "needs a model with more than one layer (run `mouse-rsa benchmark --layers all`)",
     "architecture_hierarchy": "needs torchvision or timm architectures (run `mouse-rsa benchmark --model study:zoo`)",
@@ -113,6 +121,7 @@ def draw_figures(directory: str | Path = "results", analysis: str | Path | None 
     import model_zoo
 
     from .. import leaderboard, results
+    from ..analysis.modalities import paired_rankings
 
     units = UnitScores.read(directory)
     scores = units.scores
@@ -130,6 +139,7 @@ def draw_figures(directory: str | Path = "results", analysis: str | Path | None 
         "layer_profiles": lambda: layer_profile_figure(results.read_layers(directory), scores),
         "site_rdms": lambda: site_rdm_figure(directory, scores),
         "model_map": lambda: model_map_figure(directory, scores),
+        "modality_ranks": lambda: modality_figure(paired_rankings(table, scores)),
     }
     drawn = {}
     for name, make in makers.items():

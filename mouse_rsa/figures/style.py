@@ -14,11 +14,12 @@ import numpy as np
 import pandas as pd
 
 from .. import methods as registry
-from ..data.dataset import AREAS
+from ..data.dataset import SITE_AREAS
 from ..stats import bootstrap_ci
 
 Figure = Any  # matplotlib.figure.Figure, imported lazily
-AREA_COLORS = dict(zip(AREAS, ["#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02"]))
+AREA_COLORS = dict(zip(SITE_AREAS, ["#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d",
+                                    "#666666"]))
 CLUSTER_COLORS = {"2d": "#4477aa", "3d": "#ee6677", "geometric": "#228833", "semantic": "#ccbb44",
                   "miscellaneous": "#aa3377"}
 WEIGHT_COLORS = {"pretrained": "#1f77b4", "random": "#a0a0a0"}
@@ -135,8 +136,8 @@ def cluster_order(clusters: pd.Series) -> list[str]:
 
 
 def area_order(areas: pd.Series) -> list[str]:
-    """Areas in the dataset's order (VISp first), others after."""
-    return [a for a in AREAS if a in set(areas)] + sorted(set(areas) - set(AREAS))
+    """Areas in the dataset's order (VISp first, the thalamic LGd and LP after the cortex), others after."""
+    return [a for a in SITE_AREAS if a in set(areas)] + sorted(set(areas) - set(SITE_AREAS))
 
 
 def grid(data: pd.DataFrame, rows: list[str], column: str | None, size: tuple[float, float],

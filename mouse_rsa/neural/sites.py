@@ -1,7 +1,8 @@
 """Neural sites: reliable cells grouped by (area, cortical layer), with their RDMs and noise ceilings.
 
 A site is named ``<area>_<layer>`` with the slash dropped from L2/3, e.g. ``VISp_L23``, ``VISal_L4``;
-the same keys name the RDMs in a ``--neural-rdms`` file.
+a site of units without a cortical layer (Neuropixels: ``cortical_layer == "all"``) is named by its
+area alone, e.g. ``VISp``, ``LGd``. The same keys name the RDMs in a ``--neural-rdms`` file.
 """
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ..data.dataset import AREAS, CORTICAL_LAYERS, NeuralDataset
+from ..data.dataset import ALL_DEPTHS, AREAS, CORTICAL_LAYERS, SITE_AREAS, NeuralDataset
 from ..errors import InvalidInput
 from ..rdm import rdm
 from . import reliability as rel
@@ -18,18 +19,23 @@ from . import reliability as rel
 DEFAULT_MIN_CELLS = 10
 
 
+SITE_LAYERS = (*CORTICAL_LAYERS, ALL_DEPTHS)
+
+
 def site_key(area: str, cortical_layer: str) -> str:
-    return f"{area}_{cortical_layer.replace('/', '')}"
+    return area if cortical_layer == ALL_DEPTHS else f"{area}_{cortical_layer.replace('/', '')}"
 
 
 def parse_site_key(key: str) -> tuple[str, str]:
-    """``'VISp_L23'`` → ``('VISp', 'L2/3')``; InvalidInput for anything else."""
+    """``'VISp_L23'`` → ``('VISp', 'L2/3')``, ``'LGd'`` → ``('LGd', 'all')``; InvalidInput for anything else."""
+    if key in SITE_AREAS:
+        return key, ALL_DEPTHS
     layers = {layer.replace("/", ""): layer for layer in CORTICAL_LAYERS}
     area, _, layer = key.partition("_")
     if area not in AREAS or layer not in layers:
         raise InvalidInput(
-            f"unknown site key {key!r}; use <area>_<layer> with area in {list(AREAS)} "
-            f"and layer in {list(layers)}, e.g. VISp_L23"
+            f"unknown site key {key!r}; use <area>_<layer> with area in {list(AREAS)} and layer in "
+            f"{list(layers)}, e.g. VISp_L23, or an area alone for all its depths: one of {list(SITE_AREAS)}"
         )
     return area, layers[layer]
 
@@ -71,14 +77,15 @@ def select_sites(
     """Split-half reliability per cell, reliable cells grouped into sites, RDM and ceiling per site.
 
     Sites with fewer than ``min_cells`` reliable cells are dropped and listed in ``dropped``.
-    Sites are ordered by area (VISp, VISl, VISal, VISpm, VISam, VISrl) then cortical layer.
+    Sites are ordered by area (VISp, VISl, VISal, VISpm, VISam, VISrl, LGd, LP) then cortical layer
+    (a whole-area site last); cells of other areas belong to no site.
     """
     reliability = rel.split_half_reliability(ds.responses, n_splits=n_splits, seed=seed)
     reliable = rel.select_reliable(reliability, threshold)
     means = rel.fill_missing(ds.trial_means())
     sites, index, dropped = [], {}, []
-    for area in AREAS:
-        for layer in CORTICAL_LAYERS:
+    for area in SITE_AREAS:
+        for layer in SITE_LAYERS:
             in_site = (ds.cells["area"].to_numpy() == area) & (ds.cells["cortical_layer"].to_numpy() == layer)
             cells = np.flatnonzero(in_site & reliable)
             if not in_site.any():
