@@ -252,12 +252,17 @@ def _cmd_leaderboard(args) -> None:
         shown.insert(3, "settings")
     print(table[shown].round(4).to_string(index=False, na_rep=""))
     print("ranked by mean_score_corrected (mean score minus its chance level); CI over stimuli and model seeds")
-    single = table[(table["weights"] == "random") & (table["n_seeds"] == 1)]["model"].drop_duplicates()
-    if len(single):
-        print(f"random networks with one seed ({', '.join(single)}): their CI carries no seed variance; "
+    single = list(table[(table["weights"] == "random") & (table["n_seeds"] == 1)]["model"].drop_duplicates())
+    if single:
+        names = ", ".join(single[:4]) + (f" and {len(single) - 4} more" if len(single) > 4 else "")
+        print(f"random networks with one seed ({names}): their CI carries no seed variance; "
               "run them with --seeds 0 1 2")
-    for row in table[table["identical_to"].astype(bool)].drop_duplicates(["model", "weights"]).itertuples():
-        print(f"{row.model} ({row.weights}) is the same network as {row.identical_to}: count it once")
+    groups = {frozenset([f"{row.model} ({row.weights})", *row.identical_to.split(", ")])
+              for row in table[table["identical_to"].astype(bool)].itertuples()}
+    for group in sorted(groups, key=sorted):
+        shown = sorted(group)
+        names = ", ".join(shown[:4]) + (f" and {len(shown) - 4} more" if len(shown) > 4 else "")
+        print(f"{names} are one network (every layer RDM identical): count them once")
     print(f"wrote {out}")
 
 

@@ -203,4 +203,5 @@ def test_identical_networks_are_flagged_refused_and_counted_once(twins, capsys):
     random = pd.read_csv(twins / "analysis" / "property_correlations.csv").query("weights == 'random'")
     assert (random["n_models"] == len(ARCHITECTURES) - 1).all()
     assert main(["leaderboard", str(twins), "--bootstrap", "200"]) == 0
-    assert "alexnet (random) is the same network as vgg11 (random): count it once" in capsys.readouterr().out
+    assert "alexnet (random), vgg11 (random) are one network (every layer RDM identical): count them once" in \
+        capsys.readouterr().out
