@@ -246,8 +246,8 @@ def _cmd_leaderboard(args) -> None:
     table = rank(args.directory, n_bootstrap=args.bootstrap, bootstrap_seed=args.bootstrap_seed)
     out = args.output or f"{args.directory}/leaderboard.csv"
     write(table, out)
-    shown = ["dataset", "method", "layer_set", "rank", "model", "weights", "n_seeds", "mean_score", "ci_low",
-             "ci_high", "chance_mean", "mean_score_corrected", "p_permutation", "rank_low", "rank_high"]
+    shown = ["dataset", "method", "layer_set", "rank", "model", "weights", "n_seeds", "mean_score_corrected",
+             "mean_score", "ci_low", "ci_high", "chance_mean", "p_permutation", "rank_low", "rank_high"]
     if table["settings"].astype(bool).any():  # rows of several settings: say which
         shown.insert(3, "settings")
     print(table[shown].round(4).to_string(index=False, na_rep=""))

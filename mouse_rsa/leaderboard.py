@@ -38,8 +38,8 @@ from .settings import BOOTSTRAP_RESAMPLES as DEFAULT_RESAMPLES
 SCOPE = ["dataset", "method", "layer_set", "settings_key"]
 MODEL = ["model", "weights", "weights_source"]
 COLUMNS = ["dataset", "method", "layer_set", "settings", "settings_key", "rank", "rank_low", "rank_high", "model",
-           "weights", "weights_source", "n_seeds", "model_seeds", "mean_score", "ci_low", "ci_high", "seed_sd",
-           "chance_mean", "mean_score_corrected", "p_permutation", "mean_score_r2", "mean_score_normalized",
+           "weights", "weights_source", "n_seeds", "model_seeds", "mean_score_corrected", "mean_score", "ci_low",
+           "ci_high", "chance_mean", "p_permutation", "seed_sd", "mean_score_r2", "mean_score_normalized",
            "mean_ceiling", "n_sites", "identical_to", "pretrained_minus_random", "n_params", "depth", "source",
            "n_bootstrap", "bootstrap_seed"]
 

@@ -138,7 +138,7 @@ def test_property_correlations_match_scipy_on_the_model_means():
     pd.testing.assert_frame_equal(table, again)                         # seeded bootstrap
 
 
-def test_property_correlations_need_three_architectures_with_the_property():
+def test_property_correlations_need_five_architectures_with_the_property():
     cat = catalogue()
     cat.loc[cat["name"].isin(["alexnet", "resnet18", "vgg11", "squeezenet1_0"]), "top1"] = np.nan
     table, _ = properties.property_correlations(zoo_scores(), model_table(cat), n_resamples=200)

@@ -18,7 +18,7 @@ from .models import GROUP, PROPERTIES, annotate, model_means
 
 COLUMNS = [*GROUP, "weights", "property", "statistic", "n_models", "r", "p", "ci_low", "ci_high",
            "n_resamples", "bootstrap_seed"]
-MIN_MODELS = 3
+MIN_MODELS = 5  # fewer: most bootstrap resamples hold ≤ 2 distinct models, and the CI is meaningless
 CONTROL_WEIGHTS = ("pretrained", "random")
 BATCH = 1000  # bootstrap resamples evaluated at once (bounds the pairwise rank comparison's memory)
 

@@ -105,9 +105,8 @@ def _anova(inputs: _Inputs, options: Options) -> _Step:
     observations, refused = anova.task_observations(inputs.scores, inputs.models, options.value, inputs.identical)
     table = anova.cluster_anova(observations)
     if table.empty:
-        reason = "; ".join(refused) if refused else \
-            f"it needs Taskonomy results from ≥ 2 clusters (run {RUN_LATENT} and with --layers all)"
-        raise _Skipped(f"the cluster × area ANOVA: {reason}")
+        raise _Skipped("; ".join(refused) if refused else
+                       f"it needs Taskonomy results from ≥ 2 clusters (run {RUN_LATENT} and with --layers all)")
     lines = [f"ANOVA refused: {line}" for line in refused]
     return _Step({"anova": table, "anova_posthoc": anova.posthoc(observations)}, lines + anova.summary_lines(table))
 
@@ -158,8 +157,9 @@ def _signatures(inputs: _Inputs, options: Options) -> _Step:
         same = _same_networks(inputs, units)
         if same:
             first = units.iloc[0]
+            names = ", ".join(same[:4]) + (f" and {len(same) - 4} more" if len(same) > 4 else "")
             lines.append(f"signatures refused for {first['dataset']} {first['weights']} model seed "
-                         f"{first['model_seed']}: {', '.join(same)} are one network (every layer RDM identical, "
+                         f"{first['model_seed']}: {names} are one network (every layer RDM identical, "
                          "e.g. random weights of one architecture), so a weight split among them is arbitrary")
             continue
         tables, group_lines = _signature_group(inputs.directory, units, rows, options.design)

@@ -89,7 +89,7 @@ NEEDS = {  # why a figure was not drawn, and what would draw it
     "architecture_hierarchy": "needs torchvision or timm architectures (run `mouse-rsa benchmark --model study:zoo`)",
     "task_hierarchy": "needs Taskonomy results (run `mouse-rsa benchmark --model study:taskonomy`)",
     "signatures": "needs Taskonomy results (run `mouse-rsa benchmark --model study:taskonomy`)",
-    "model_properties": "needs ≥ 3 pretrained architectures whose catalogue properties differ "
+    "model_properties": "needs ≥ 5 pretrained architectures whose catalogue properties differ "
                         "(run `mouse-rsa benchmark --model study:zoo --weights both`)",
     "layer_profiles": "needs a model with more than one layer (run `mouse-rsa benchmark --layers all`)",
     "site_rdms": f"needs a latent RSA unit, which saves its RDM ({RUN_LATENT})",

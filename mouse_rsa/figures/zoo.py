@@ -13,6 +13,7 @@ import pandas as pd
 from scipy import stats
 
 from ..analysis.models import PROPERTIES, annotate, model_means
+from ..analysis.properties import MIN_MODELS
 from .style import OTHER_COLOR, WEIGHT_COLORS, WEIGHT_LABELS, Figure, grid, method_panels, score_label
 
 PROPERTY_LABELS = {"n_params": "parameters (millions)", "depth": "depth (layers with weights)",
@@ -26,7 +27,7 @@ def corrected_interval(rows: pd.DataFrame) -> np.ndarray:
     return np.nan_to_num(np.vstack([rows["mean_score_corrected"] - low, high - rows["mean_score_corrected"]]))
 
 
-def _weights_legend(ax, kinds, ceiling: bool = False) -> None:
+def _weights_legend(ax, kinds, ceiling: bool = False, below: bool = False) -> None:
     from matplotlib.artist import Artist
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
@@ -35,7 +36,9 @@ def _weights_legend(ax, kinds, ceiling: bool = False) -> None:
                              for k, label in WEIGHT_LABELS.items() if k in kinds]
     if ceiling:
         handles.append(Line2D([], [], color="k", linestyle="--", lw=0.8, label="noise ceiling (√ of mean r² ceiling)"))
-    ax.legend(handles=handles, fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+    where = {"loc": "upper center", "bbox_to_anchor": (0.5, -0.16), "ncol": 2} if below else \
+        {"loc": "upper left", "bbox_to_anchor": (1.01, 1.0)}
+    ax.legend(handles=handles, fontsize=8, frameon=False, **where)
 
 
 def leaderboard_figure(table: pd.DataFrame) -> Figure:
@@ -45,8 +48,8 @@ def leaderboard_figure(table: pd.DataFrame) -> Figure:
     labels = [f"{m} ({w}{f', {n} seeds' if n > 1 else ''})"
               for m, w, n in zip(table["model"], table["weights"], table["n_seeds"])]
     table = table.assign(label=labels)
-    height = max(2.5, 0.3 * table.groupby(["method", "layer_set"]).size().max() + 1.2)
-    fig, panels = method_panels(table, 3.8 + 0.07 * max(map(len, labels)), height)
+    height = max(2.5, 0.3 * table.groupby(["method", "layer_set"]).size().max() + 1.8)
+    fig, panels = method_panels(table, 3.2 + 0.075 * max(map(len, labels)), height)
     for ax, rows in panels:
         rows = rows.sort_values("mean_score_corrected")
         ax.barh(rows["label"], rows["mean_score_corrected"], xerr=corrected_interval(rows),
@@ -55,8 +58,8 @@ def leaderboard_figure(table: pd.DataFrame) -> Figure:
         ceiling = np.sqrt(rows["mean_ceiling"].mean())
         if np.isfinite(ceiling):
             ax.axvline(ceiling, color="k", lw=0.8, ls="--")
-        ax.set_xlabel(score_label(rows["method"].iloc[0], CORRECTED))
-        _weights_legend(ax, set(rows["weights"]), ceiling=bool(np.isfinite(ceiling)))
+        ax.set_xlabel(CORRECTED)          # the panel's title names the metric
+        _weights_legend(ax, set(rows["weights"]), ceiling=bool(np.isfinite(ceiling)), below=True)
     return fig
 
 
@@ -111,15 +114,16 @@ def architecture_figure(table: pd.DataFrame, models: pd.DataFrame) -> Figure | N
         order = (rows.assign(first=rows["weights"] != "pretrained").sort_values(["first", "mean_score_corrected"])
                  .drop_duplicates("model")["model"])
         position = {m: i for i, m in enumerate(order)}
-        for offset, weights in ((0.2, "pretrained"), (-0.2, "random")):
+        kinds = [w for w in ("pretrained", "random") if (rows["weights"] == w).any()]
+        width = 0.8 / len(kinds)                      # side by side when both were run, centred otherwise
+        for k, weights in enumerate(kinds):
             group = rows[rows["weights"] == weights]
-            if group.empty:
-                continue
-            ax.barh(group["model"].map(position).to_numpy() + offset, group["mean_score_corrected"], height=0.4,
+            offset = (len(kinds) - 1) / 2 * width - k * width
+            ax.barh(group["model"].map(position).to_numpy() + offset, group["mean_score_corrected"], height=width,
                     xerr=corrected_interval(group), color=WEIGHT_COLORS[weights])
         ax.axvline(0, color="k", lw=0.6)
         ax.set_yticks(range(len(order)), list(order), fontsize=8)
-        ax.set_xlabel(score_label(rows["method"].iloc[0], CORRECTED))
+        ax.set_xlabel(CORRECTED)
         _weights_legend(ax, set(rows["weights"]))
     return fig
 
@@ -131,7 +135,7 @@ def property_figure(scores: pd.DataFrame, models: pd.DataFrame) -> Figure | None
     long = means.melt(id_vars=["dataset", "method", "layer_set", "model", "mean_score"], value_vars=list(PROPERTIES),
                       var_name="property", value_name="x").dropna(subset=["x"])
     enough = long.groupby(["dataset", "method", "layer_set", "property"])["x"].transform(
-        lambda x: len(x) >= 3 and np.ptp(x) > 0).astype(bool)
+        lambda x: len(x) >= MIN_MODELS and np.ptp(x) > 0).astype(bool)
     long = long[enough]
     if long.empty:
         return None

@@ -63,10 +63,10 @@ def _cell(value: Any, column: str, href: str | None = None) -> Cell:
     return Cell(labels.fmt(value, column), sort, None if missing else href, missing)
 
 
-def _interval(low: Any, high: Any) -> Cell:
+def _interval(low: Any, high: Any, column: str) -> Cell:
     if labels.is_missing(low) or labels.is_missing(high):
         return Cell(labels.MISSING, None, missing=True)
-    return Cell(f"[{labels.fmt(low)}, {labels.fmt(high)}]", float(low))
+    return Cell(f"[{labels.fmt(low, column)}, {labels.fmt(high, column)}]", float(low))
 
 
 def display_columns(frame: pd.DataFrame, hidden: Iterable[str] = ()) -> list[Column]:
@@ -99,7 +99,7 @@ def make_table(frame: pd.DataFrame, table_id: str, name: str, hidden: Iterable[s
         cells = []
         for column in columns:
             if column.key in labels.INTERVALS and labels.INTERVALS[column.key][0] in record:
-                cells.append(_interval(record[column.key], record[labels.INTERVALS[column.key][0]]))
+                cells.append(_interval(record[column.key], record[labels.INTERVALS[column.key][0]], column.key))
             else:
                 link = links.get(column.key)
                 cells.append(_cell(record[column.key], column.key, link(record) if link else None))
