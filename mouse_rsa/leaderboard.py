@@ -36,6 +36,7 @@ from .results.files import NOT_SETTINGS
 from .settings import BOOTSTRAP_RESAMPLES as DEFAULT_RESAMPLES
 
 SCOPE = ["dataset", "method", "layer_set", "settings_key"]
+TIE_DECIMALS = 6  # scores equal to 1e-6 share a rank (one network run twice differs by float rounding, ~1e-8)
 MODEL = ["model", "weights", "weights_source"]
 COLUMNS = ["dataset", "method", "layer_set", "settings", "settings_key", "rank", "rank_low", "rank_high", "model",
            "weights", "weights_source", "n_seeds", "model_seeds", "mean_score_corrected", "mean_score", "ci_low",
@@ -117,11 +118,12 @@ def _ranked(summaries: list[dict]) -> list[dict]:
     95 % interval of each rank over the shared resamples."""
     value = np.array([s["mean_score_corrected"] if np.isfinite(s["mean_score_corrected"]) else s["mean_score"]
                       for s in summaries])
-    ranks = pd.Series(value).rank(ascending=False, method="min").to_numpy()
+    ranks = pd.Series(value.round(TIE_DECIMALS)).rank(ascending=False, method="min").to_numpy()
     draws = [s.pop("_draws") for s in summaries]
     low = high = np.full(len(summaries), np.nan)
     if all(d is not None for d in draws) and draws:
-        per_resample = pd.DataFrame(np.stack(draws)).rank(ascending=False, method="min").to_numpy()
+        per_resample = pd.DataFrame(np.stack(draws).round(TIE_DECIMALS)).rank(ascending=False, method="min")
+        per_resample = per_resample.to_numpy()
         low, high = np.percentile(per_resample, [2.5, 97.5], axis=1)
     for s, r, lo, hi in zip(summaries, ranks, low, high):
         s.update(rank=int(r), rank_low=lo, rank_high=hi)
