@@ -21,7 +21,7 @@ from typing import Any
 import model_zoo
 
 from . import methods as registry
-from .errors import InvalidInput
+from .errors import InvalidInput, MouseRSAWarning, zoo_errors
 from .neural.targets import Targets
 from .results import with_digests
 from .settings import Settings
@@ -29,7 +29,7 @@ from .settings import Settings
 WEIGHTS = ("pretrained", "random", "both")
 
 
-class BaselineWeightsWarning(UserWarning):
+class BaselineWeightsWarning(MouseRSAWarning):
     """A baseline was asked for weights it does not have; it runs with its only kind."""
 
 
@@ -51,6 +51,7 @@ class Unit:
         """Units with the same features_id share one feature extraction."""
         return tuple(sorted(self.feature_fields(hashed=False).items()))
 
+    @zoo_errors()
     def weights_source(self, hashed: bool = True) -> str:
         """Where the weights come from, known before building: seed, file hash, or the source's tag."""
         if self.weights == "random":
@@ -122,6 +123,7 @@ def _as_list(value: Any, default: Sequence) -> list:
     return [value] if isinstance(value, (str, int)) else list(value)
 
 
+@zoo_errors()
 def plan(models: str | Sequence[str], settings: Settings, weights: str = "both",
          methods: str | Sequence[str] = "rsa", seeds: Sequence[int] | None = None,
          layer_sets: Sequence[str] | None = None) -> list[Unit]:

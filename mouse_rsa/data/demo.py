@@ -31,8 +31,9 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from ..cache import cache_dir
-from ..errors import InvalidInput
+from ..cache import cache_dir, check_cache, save_cached
+from ..errors import InvalidInput, MouseRSAWarning
+from ..progress import status
 from .dataset import NeuralDataset, load, save
 
 VERSION = 4  # 3: ground-truth Grams from exact features (no random projection); 4: built the same everywhere
@@ -61,18 +62,25 @@ def demo_path():
 
 
 def load_demo() -> NeuralDataset:
-    """The demo dataset, built on first use (a few seconds) and cached."""
+    """The demo dataset, built on first use (about a minute, with a note on stderr) and cached.
+
+    A read-only cache without it gets it built in memory, each time (``mouse_rsa.cache.check_cache``).
+    """
     path = demo_path()
     if path.exists():
         try:
             return load(path)
         except InvalidInput as err:  # a cache that fails its checks is rebuilt, never reported as the user's problem
-            warnings.warn(f"the cached demo dataset was unreadable ({err}); rebuilding it", stacklevel=2)
+            warnings.warn(f"the cached demo dataset was unreadable ({err}); rebuilding it", MouseRSAWarning,
+                          stacklevel=2)
+    writable = check_cache()
+    status(f"building the demo dataset{f' into {path}' if writable else ''} (about a minute, once)")
     ds = build_demo()
     if ds.content_hash() != REFERENCE_HASH:
         warnings.warn("the demo dataset built on this machine differs from the reference build (its numbers and "
-                      "keys will not match other machines'); please report it", stacklevel=2)
-    save(ds, path)
+                      "keys will not match other machines'); please report it", MouseRSAWarning, stacklevel=2)
+    if writable:
+        save_cached(path, lambda p: save(ds, p))
     return ds
 
 

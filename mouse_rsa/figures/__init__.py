@@ -22,7 +22,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..analysis.models import model_table
-from ..cache import atomic_path
+from ..cache import atomic_path, check_folder
 from .layers import best_layer_depth_figure, layer_profile_figure
 from .style import AREA_COLORS, CLUSTER_COLORS, Figure, cluster_color, pyplot
 from .taskonomy import signature_figure, task_figure
@@ -41,8 +41,31 @@ __all__ = [
     "property_figure",
     "save_figures",
     "signature_figure",
+    "skipped_figures",
     "task_figure",
 ]
+
+
+# what each figure needs, said when it is skipped
+NEEDS = {
+    "leaderboard": "whole results",
+    "pretrained_vs_random": "architectures scored with both weights (`mouse-rsa benchmark --model study:zoo "
+                            "--weights both`)",
+    "best_layer_depth": "networks with more than one layer (not only baselines)",
+    "architecture_hierarchy": "architectures (`mouse-rsa benchmark --model study:zoo --weights both`)",
+    "task_hierarchy": "Taskonomy encoders (`mouse-rsa benchmark --model study:taskonomy --layers latent`)",
+    "signatures": "Taskonomy encoders (`mouse-rsa benchmark --model study:taskonomy --layers latent`, then "
+                  "`mouse-rsa analyze` for the weight shares)",
+    "model_properties": "3 or more pretrained architectures (`mouse-rsa benchmark --model study:zoo --weights "
+                        "pretrained`)",
+    "layer_profiles": "networks with more than one layer (not only baselines)",
+}
+
+
+def skipped_figures(written: list[Path]) -> list[str]:
+    """One line per figure that ``save_figures`` did not draw (``written``: its paths), with what it needs."""
+    drawn = {path.stem for path in written}
+    return [f"skipped {name}: it needs {needs}" for name, needs in NEEDS.items() if name not in drawn]
 
 
 def _read_csv(path: Path) -> pd.DataFrame | None:
@@ -78,6 +101,7 @@ def save_figures(directory: str | Path = "results", out: str | Path | None = Non
                  analysis: str | Path | None = None) -> list[Path]:
     """Draw every figure with data (``draw_figures``) into ``out`` (default DIR/figures) as PNG and PDF."""
     out = Path(out) if out is not None else Path(directory) / "figures"
+    check_folder(out, "output")
     plt = pyplot()
     written = []
     for name, fig in draw_figures(directory, analysis).items():
