@@ -132,7 +132,8 @@ def _timm_name(bare: str, torchvision_names: set[str]) -> str:
 def close_match_hint(name: str, candidates: list[str]) -> str:
     """'; did you mean a, b?' for the names in ``candidates`` closest to ``name`` (or a pointer)."""
     close = difflib.get_close_matches(name, list(dict.fromkeys(candidates)), n=3, cutoff=0.6)
-    return f"; did you mean {', '.join(close)}?" if close else "; list the models with model_zoo.list_models()"
+    return (f"; did you mean {', '.join(close)}?" if close else
+            "; `mouse-rsa models` lists them (model_zoo.list_models() in Python)")
 
 
 def list_models(pattern: str | None = None, include_all: bool = False) -> pd.DataFrame:

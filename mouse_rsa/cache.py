@@ -38,6 +38,7 @@ _REMEDIES = {
     errno.EISDIR: "a folder stands where a file should be: move it or write elsewhere",
     errno.ENAMETOOLONG: "the name is too long: write elsewhere",
     errno.EFBIG: "the file is too large for this file system: write elsewhere",
+    errno.EBUSY: "it is busy or a mount point: write elsewhere",
     errno.ENOENT: "its folder cannot be created: write elsewhere",
 }
 
@@ -208,13 +209,17 @@ def atomic_path(final: Path | str, suffix: str = "") -> Iterator[Path]:
         raise write_failed(final, err) from err
     tmp_path = Path(tmp)
     try:
-        yield tmp_path
-        os.chmod(tmp_path, file_mode())
-        os.replace(tmp_path, final)
-    except OSError as err:
-        if err.errno not in _REMEDIES or err.errno == errno.ENOENT:  # ENOENT: something the block read
-            raise
-        raise write_failed(final, err) from err
+        try:
+            yield tmp_path
+        except OSError as err:  # the block's write failed; ENOENT is something the block read
+            if err.errno not in _REMEDIES or err.errno == errno.ENOENT:
+                raise
+            raise write_failed(final, err) from err
+        try:
+            os.chmod(tmp_path, file_mode())
+            os.replace(tmp_path, final)
+        except OSError as err:
+            raise write_failed(final, err) from err
     finally:
         with contextlib.suppress(OSError):
             tmp_path.unlink(missing_ok=True)

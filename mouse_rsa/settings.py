@@ -33,6 +33,7 @@ DEVICES = ("auto", "cpu", "cuda")  # and cuda:N
 PRECISIONS = ("float32", "float64")
 MAX_SEED = 2**32 - 1
 SEEDS = ("model_seed", "cv_seed", "target_seed")
+MAX_REPEATS = 10_000  # repeats and reliability splits: ten times what anyone runs; beyond, a typo that never ends
 
 
 @dataclass(frozen=True)
@@ -64,10 +65,10 @@ class Settings:
         for name in SEEDS:
             _check_int(name, getattr(self, name), 0, MAX_SEED)
         _check_int("folds", self.folds, 2)
-        _check_int("repeats", self.repeats, 1)
+        _check_int("repeats", self.repeats, 1, MAX_REPEATS)
         _check_int("max_dim", self.max_dim, 1)
         _check_int("min_cells", self.min_cells, 2)
-        _check_int("reliability_splits", self.reliability_splits, 1)
+        _check_int("reliability_splits", self.reliability_splits, 1, MAX_REPEATS)
         _check_int("batch_size", self.batch_size, 1)
         threshold = self.reliability_threshold
         if isinstance(threshold, bool) or not isinstance(threshold, numbers.Real) or not -1 <= threshold <= 1:

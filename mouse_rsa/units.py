@@ -136,9 +136,11 @@ def plan(models: str | Sequence[str], settings: Settings, weights: str = "both",
     names = model_zoo.resolve_models(_as_list(models, []))
     if weights not in WEIGHTS + ("fixed",):
         raise InvalidInput(f"weights must be one of {', '.join(WEIGHTS)}, not {weights!r}", argument="weights")
-    if settings.weights_file and (weights == "random" or len(names) != 1):
-        raise InvalidInput("weights_file holds one model's pretrained weights: use it with one model and "
-                           "weights 'pretrained' or 'both'", argument="weights_file")
+    if settings.weights_file and (weights == "random" or len(names) != 1
+                                  or "pretrained" not in model_zoo.info(names[0]).weights_kinds):
+        raise InvalidInput("weights_file holds one model's pretrained weights: use it with one model that has "
+                           "pretrained weights (not a baseline) and weights 'pretrained' or 'both'",
+                           argument="weights_file")
     chosen = registry.resolve(methods)
     variants = [settings.replace(model_seed=seed, layers=layers)
                 for seed in dict.fromkeys(_as_list(seeds, [settings.model_seed]))

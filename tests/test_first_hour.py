@@ -252,6 +252,12 @@ def test_a_bad_weights_file_is_read_before_any_unit_runs(capsys, tmp_path, monke
     assert nothing_written(tmp_path / "o")
 
 
+def test_a_weights_file_for_a_baseline_is_refused(capsys, tmp_path):
+    (tmp_path / "w.pth").write_bytes(b"x")
+    err = error_line(capsys, *BASE, "--weights-file", str(tmp_path / "w.pth"), "--out", str(tmp_path / "o"))
+    assert "--weights-file holds one model's pretrained weights" in err and nothing_written(tmp_path / "o")
+
+
 def test_a_run_that_scores_nothing_leaves_no_targets_file(capsys, tmp_path, demo, monkeypatch):
     def fails(*args, **kwargs):
         raise InvalidInput("this unit cannot run (test)")
@@ -423,17 +429,34 @@ def test_a_file_where_a_result_folder_should_be_is_one_line(capsys, tmp_path, de
     assert "a regular file stands where a folder should be" in error_line(capsys, *BASE, "--out", str(tmp_path / "o"))
 
 
-def test_outputs_that_cannot_be_written_are_one_line_before_any_work(capsys, tmp_path, monkeypatch, demo_results):
+def test_outputs_that_cannot_be_written_are_one_line_before_any_work(capsys, tmp_path, monkeypatch, demo_results,
+                                                                     read_only):
     from mouse_rsa.analysis import run as analysis_run
 
     (tmp_path / "file").write_text("")
+    (tmp_path / "ro").mkdir()
+    read_only(tmp_path / "ro")
     (tmp_path / "dangling").symlink_to(tmp_path / "missing")
     monkeypatch.setattr(runner, "prepare_targets", lambda units: pytest.fail("work started"))
     monkeypatch.setattr(analysis_run, "run_analyses", lambda *a: pytest.fail("work started"))
     assert "is a symlink to" in error_line(capsys, *BASE, "--out", str(tmp_path / "dangling"))
     assert "--output" in error_line(capsys, "analyze", str(demo_results), "-o", str(tmp_path / "file" / "a"))
+    assert "is read-only" in error_line(capsys, "analyze", str(demo_results), "-o", str(tmp_path / "ro" / "a"))
     assert "--output" in error_line(capsys, "leaderboard", str(demo_results), "-o", str(tmp_path / "file" / "l.csv"))
     assert "--output" in error_line(capsys, "figures", str(demo_results), "-o", str(tmp_path / "file" / "f"))
+
+
+def test_any_failed_write_of_a_final_file_is_one_line(capsys, two_units, monkeypatch):
+    real = os.replace
+
+    def busy(src, dst, *args, **kwargs):
+        if str(dst).endswith("leaderboard.csv"):
+            raise OSError(errno.EBUSY, "Device or resource busy")
+        return real(src, dst, *args, **kwargs)
+
+    monkeypatch.setattr(os, "replace", busy)
+    assert "it is busy or a mount point" in error_line(capsys, "leaderboard", str(two_units))
+    assert no_temporaries(two_units)
 
 
 def test_an_empty_cache_variable_means_the_default_cache(monkeypatch):
@@ -552,6 +575,12 @@ def test_analysis_options_are_bounded_before_any_work(capsys, tmp_path, monkeypa
     assert "--folds=500 is more than the 30 stimuli" in error_line(capsys, "analyze", str(directory), "--folds", "500")
 
 
+@pytest.mark.parametrize("option", ["--repeats", "--reliability-splits"])
+def test_repeats_are_bounded(capsys, tmp_path, option):
+    err = error_line(capsys, *BASE, option, "1000000000", "--out", str(tmp_path / "o"))
+    assert f"{option} must be an integer between 1 and 10000" in err and nothing_written(tmp_path / "o")
+
+
 def _closed_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -619,6 +648,12 @@ def test_a_read_only_shared_cache_is_read_not_refused(capsys, tmp_path, demo, re
     pd.testing.assert_series_equal(first["score"], second["score"])
     code, _, err = run(capsys, *BASE, "--max-dim", "333", "--out", str(tmp_path / "third"))  # features not cached
     assert code == 0 and err.count("is read-only") == 1, err
+
+
+def test_a_read_only_part_of_the_cache_is_one_warning_not_a_traceback(capsys, tmp_path, demo, read_only):
+    read_only(cache_root() / "targets")
+    code, _, err = run(capsys, *BASE, "--min-cells", "11", "--out", str(tmp_path))  # a selection not cached yet
+    assert code == 0 and err.count("is not writable") == 1 and "Permission denied" in err, err
 
 
 def test_leaderboard_output_under_a_file_and_a_one_trial_dataset_are_one_line(capsys, tmp_path, demo, two_units):
