@@ -460,8 +460,10 @@ def test_any_failed_write_of_a_final_file_is_one_line(capsys, two_units, monkeyp
 
 
 def test_an_empty_cache_variable_means_the_default_cache(monkeypatch):
+    from mouse_rsa.cache import cache_dir
+
     monkeypatch.setenv("MOUSE_RSA_CACHE", "")
-    assert cache_root() == Path.home() / ".cache" / "mouse-rsa"
+    assert cache_dir("datasets") == Path.home() / ".cache" / "mouse-rsa" / "datasets"
 
 
 def _analysis_inputs(tmp_path, monkeypatch):
@@ -595,7 +597,8 @@ def _closed_port() -> int:
     (["--cluster", "slurm", "--walltime", "4h"], "--walltime must be HH:MM:SS"),
     (["--cluster", "slurm", "--walltime", "0:00:00"], "--walltime=0:00:00 is zero"),
     (["--memory-limit", "0"], "--memory-limit=0 is less than the 1 GiB"),
-])
+], ids=["scheduler-silent", "scheduler-malformed", "memory-zero", "memory-bogus", "walltime-bogus", "walltime-zero",
+        "memory-limit-zero"])
 def test_sweep_options_are_checked_before_the_targets_file(capsys, tmp_path, options, needle):
     options = [o.replace("PORT", str(_closed_port())) for o in options]
     start = time.perf_counter()
