@@ -20,12 +20,13 @@ from .presets import PRESETS, resolve_models
 from .registry import ModelInfo, catalogue, info, list_models, offline_weights
 
 if TYPE_CHECKING:
-    from .build import ZooModel, create
+    from .build import ZooModel, check_weights_file, create, layer_candidates, pretrained_problem
     from .latent import latent_layers
     from .layers import LayerTap, layer_names
 
 _LAZY = {"create": "build", "ZooModel": "build", "LayerTap": "layers", "layer_names": "layers",
-         "latent_layers": "latent"}
+         "latent_layers": "latent", "pretrained_problem": "build", "check_weights_file": "build",
+         "layer_candidates": "build"}
 
 __all__ = [
     "PRESETS",
@@ -36,12 +37,15 @@ __all__ = [
     "WeightsUnavailable",
     "ZooModel",
     "catalogue",
+    "check_weights_file",
     "create",
     "info",
     "latent_layers",
+    "layer_candidates",
     "layer_names",
     "list_models",
     "offline_weights",
+    "pretrained_problem",
     "resolve_models",
 ]
 

@@ -199,6 +199,21 @@ class LayerTap:
         return full
 
 
+def possible_layer_names(model: nn.Module) -> list[str]:
+    """The names ``LayerTap`` can report for ``model``, known without running it: every layer module
+    (the model itself as ``output``) and the head's input; a module that runs k times also reports
+    ``name:2`` ... ``name:k`` (``globs.can_select`` covers those). A module that never runs is included."""
+    names = [name or "output" for name, module in model.named_modules() if is_layer(module)]
+    head = find_head(model)
+    return names + ([head + HEAD_INPUT] if head is not None else [])
+
+
+def pattern_can_match(model: nn.Module, pattern: str | Sequence[str]) -> bool:
+    """Whether some layer of ``model`` can match ``pattern`` (a glob or a list of globs and names)."""
+    patterns = [pattern] if isinstance(pattern, str) else list(pattern)
+    return any(can_select(p, name) for p in patterns for name in possible_layer_names(model))
+
+
 def layer_names(model: nn.Module, example: torch.Tensor, pattern: str | Sequence[str] | None = None) -> list[str]:
     """Names of the layers one forward pass of ``example`` visits, in forward order."""
     names: list[str] = []

@@ -131,20 +131,28 @@ def _timm_name(bare: str, torchvision_names: set[str]) -> str:
 
 def close_match_hint(name: str, candidates: list[str]) -> str:
     """'; did you mean a, b?' for the names in ``candidates`` closest to ``name`` (or a pointer)."""
-    close = difflib.get_close_matches(name, candidates, n=3, cutoff=0.6)
-    return f"; did you mean {', '.join(close)}?" if close else "; list the models with model_zoo.list_models()"
+    close = difflib.get_close_matches(name, list(dict.fromkeys(candidates)), n=3, cutoff=0.6)
+    return (f"; did you mean {', '.join(close)}?" if close else
+            "; `mouse-rsa models` lists them (model_zoo.list_models() in Python)")
 
 
 def list_models(pattern: str | None = None, include_all: bool = False) -> pd.DataFrame:
-    """Catalogue rows (``COLUMNS``) whose name matches the glob ``pattern``; with ``include_all``, every
-    other torchvision and timm name too, with what their libraries say (n_params and depth of timm
-    models are left empty)."""
+    """Catalogue rows (``COLUMNS``) whose name matches the glob ``pattern`` (or, for a preset such as
+    ``study:taskonomy``, its members in preset order); with ``include_all``, every other torchvision and
+    timm name too, with what their libraries say (n_params and depth of timm models are left empty).
+    Counts (``INTEGER_COLUMNS``) are integers, empty where unknown."""
     import pandas as pd
 
+    from .presets import PRESETS
+
     table = catalogue()
-    table = table[[_selected(n, pattern) for n in table["name"]]]
-    if include_all:
-        table = pd.concat([table, _library_models(pattern, set(table["name"]))], ignore_index=True)
+    if pattern in PRESETS:
+        table = table.set_index("name").loc[list(PRESETS[pattern])].reset_index()
+    else:
+        table = table[[_selected(n, pattern) for n in table["name"]]]
+        if include_all:
+            table = pd.concat([table, _library_models(pattern, set(table["name"]))], ignore_index=True)
+    table[INTEGER_COLUMNS] = table[INTEGER_COLUMNS].round().astype("Int64")
     return table.reset_index(drop=True)
 
 

@@ -6,14 +6,21 @@ imports what it needs. Defaults shown in ``--help`` are the library's (``mouse_r
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import json
+import os
 import re
+import signal
 import sys
+import threading
 import warnings
+from collections.abc import Iterator
 from typing import Any
 
-from .errors import UserError
+from model_zoo.errors import UserError as ZooUserError
+
+from .errors import InvalidInput, UserError, forget_warned
 from .methods import REGISTERED
 from .settings import BOOTSTRAP_RESAMPLES, PRECISIONS, RIDGE_CRITERIA, Settings
 
@@ -55,12 +62,20 @@ def _method_permutations() -> str:
     return ", ".join(f"{m.short} {m.permutations}" for m in all_methods())
 
 
-class _Formatter(argparse.ArgumentDefaultsHelpFormatter):
-    def _get_help_string(self, action):  # no "(default: None)" noise
-        text = action.help if action.default in (None, False) else super()._get_help_string(action)
-        if text and "{method_permutations}" in text:  # imports the methods only when help is shown
+class _Formatter(argparse.HelpFormatter):
+    """Help that shows each option's default (lists as typed, e.g. ``rsa``), except None, flags and --no-X;
+    ``{method_permutations}`` is filled in from the methods only when help is shown."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        if "{method_permutations}" in text:
             text = text.replace("{method_permutations}", _method_permutations())
-        return text
+        default = action.default
+        if default is None or default is argparse.SUPPRESS or isinstance(action, (
+                argparse._StoreTrueAction, argparse._StoreFalseAction)) or "default:" in text:
+            return text
+        shown = " ".join(map(str, default)) if isinstance(default, (list, tuple)) else default
+        return f"{text} (default: {shown})".strip()
 
 
 def add_settings_options(parser: argparse.ArgumentParser) -> None:
@@ -93,7 +108,10 @@ def add_unit_options(parser: argparse.ArgumentParser) -> None:
     """What to run: models, weights, methods, where to write."""
     parser.add_argument("--model", required=True, nargs="+", metavar="NAME",
                         help="models, study presets (study:zoo, study:taskonomy, study:all) or globs ('resnet*')")
-    parser.add_argument("--weights", default="both", choices=["pretrained", "random", "both"])
+    parser.add_argument("--weights", default="both", choices=["pretrained", "random", "both"],
+                        help="pretrained (standard weights, cached or downloaded once), random (seeded "
+                        "initialisation) or both; under both, pretrained weights that cannot be had are "
+                        "skipped with a warning")
     parser.add_argument("--method", "--methods", dest="method", nargs="+", default=["rsa"], metavar="METHOD",
                         help=f"scoring methods ({', '.join(REGISTERED)}, their short names rsa, encoding, or all)")
     parser.add_argument("--out", default="results", help="results directory")
@@ -170,23 +188,38 @@ def _cmd_models(args) -> None:
     import model_zoo
 
     table = model_zoo.list_models(args.pattern, include_all=args.all)
+    if table.empty:
+        if str(args.pattern).startswith("study:"):
+            model_zoo.resolve_models(args.pattern)  # an unknown preset: its own error, with the close ones
+        wider = "" if args.all else f"; `mouse-rsa models --all '{args.pattern}'` also searches every torchvision and timm name"
+        raise InvalidInput(f"no catalogued model matches {args.pattern!r}{wider}")
     if args.json:
         print(table.to_json(orient="records"))
-    elif table.empty:
-        print(f"no model matches {args.pattern!r}")
     else:
-        print(table.to_string(index=False, na_rep=""))
+        print(table.astype(object).where(table.notna(), "").to_string(index=False))
 
 
 def _cmd_layers(args) -> None:
+    import model_zoo
+    from model_zoo.globs import can_select
+
+    from .progress import status
+
+    name = model_zoo.info(args.model).name  # an unknown name fails here, before torch is imported
+    no_match = InvalidInput(f"pattern {args.pattern!r} matches no layer of {name}; run `mouse-rsa layers {name}` to "
+                            "list them all", argument="pattern")
+    if args.pattern is not None and not any(can_select(args.pattern, n) for n in model_zoo.layer_candidates(name)):
+        raise no_match  # known from the model's structure, before the forward pass
+    status(f"listing the layers of {name}: building it and running one image through it")
     import numpy as np
 
-    import model_zoo
-
-    model = model_zoo.create(args.model, weights=model_zoo.offline_weights(args.model), seed=0)
+    model = model_zoo.create(name, weights=model_zoo.offline_weights(name), seed=0)
     example = model.preprocess(np.zeros((1, model.input_size, model.input_size), dtype=np.uint8))
-    for name in model_zoo.layer_names(model.module, example, args.pattern):
-        print(name)
+    names = model_zoo.layer_names(model.module, example, args.pattern)
+    if not names:
+        raise no_match
+    for layer in names:
+        print(layer)
 
 
 def _print_scores(scores) -> None:
@@ -209,15 +242,15 @@ def _cmd_benchmark(args) -> None:
 
     result = benchmark(args.model, settings_from(args), weights=args.weights, methods=args.method, out=args.out,
                        resume=args.resume, progress=not args.quiet, seeds=args.model_seeds)
-    for line in result.skipped:
-        print(f"mouse-rsa: skipped {line}", file=sys.stderr)
     _print_scores(result.scores)
     if result.reused:
         print(f"{result.reused} finished unit(s) reused from {args.out}")
     print(f"results under {args.out}; rank them with `mouse-rsa leaderboard {args.out}`")
+    for line in result.skipped:  # last, where the eye lands: what was asked for and not scored
+        print(f"mouse-rsa: warning: not scored: {cli_words(line, args.command_parser)}", file=sys.stderr)
     if result.failed:
         for line in result.failed:
-            print(f"mouse-rsa: error: {line}", file=sys.stderr)
+            print(f"mouse-rsa: error: {cli_words(line, args.command_parser)}", file=sys.stderr)
         raise UserError(f"{len(result.failed)} unit group(s) failed; the others are written")
 
 
@@ -232,7 +265,7 @@ def _cmd_sweep(args) -> None:
     if args.dry_run:
         print(dry_run(units, options))
         return
-    report = sweep(units, args.out, options, progress=not args.quiet)
+    report = sweep(units, args.out, options, progress=not args.quiet, weights=args.weights)
     print(report.table())
     print(f"results under {args.out} (timings in {args.out}/sweep-log.csv); rank them with "
           f"`mouse-rsa leaderboard {args.out}`")
@@ -241,10 +274,12 @@ def _cmd_sweep(args) -> None:
 
 
 def _cmd_leaderboard(args) -> None:
+    from .cache import check_folder
     from .leaderboard import rank, write
 
-    table = rank(args.directory, n_bootstrap=args.bootstrap, bootstrap_seed=args.bootstrap_seed)
     out = args.output or f"{args.directory}/leaderboard.csv"
+    check_folder(os.path.dirname(out) or ".", "output" if args.output else None)
+    table = rank(args.directory, n_bootstrap=args.bootstrap, bootstrap_seed=args.bootstrap_seed)
     write(table, out)
     shown = ["dataset", "method", "layer_set", "rank", "model", "weights", "n_seeds", "mean_score_corrected",
              "mean_score", "ci_low", "ci_high", "chance_mean", "p_permutation", "rank_low", "rank_high"]
@@ -271,10 +306,18 @@ def _cmd_compare(args) -> None:
 
     from .comparison import compare
     from .leaderboard import write
+    from .results import read_scores
 
     positional = list(args.targets)
     directory = positional.pop(0) if positional and Path(positional[0]).is_dir() else "results"
-    found = compare(directory, positional or None, n_bootstrap=args.bootstrap, bootstrap_seed=args.bootstrap_seed)
+    try:
+        found = compare(directory, positional or None, n_bootstrap=args.bootstrap,
+                        bootstrap_seed=args.bootstrap_seed)
+    except InvalidInput as err:
+        if positional or err.argument != "directory":
+            raise
+        raise UserError(f"no architecture under {directory} has both pretrained and random scores"
+                        f"{_pairing_hint(read_scores(directory), directory)}") from err
     for line in found.refused:
         print(f"mouse-rsa: not tested: {line}", file=sys.stderr)
     if found.table.empty:
@@ -286,6 +329,21 @@ def _cmd_compare(args) -> None:
           f"{args.bootstrap} stimulus resamples (seeds resampled too); p_holm, p_fdr: adjusted over the pairs")
     if args.output:
         print(f"wrote {write(found.table, args.output)}")
+
+
+def _pairing_hint(scores, directory: str) -> str:
+    """What a results directory without pretrained/random pairs holds, and the run that would pair it."""
+    kinds = scores.groupby("model")["weights"].agg(lambda w: frozenset(w))
+    for have, missing in (("random", "pretrained"), ("pretrained", "random")):
+        alone = [model for model, held in kinds.items() if held == {have}]
+        if alone:
+            shown = ", ".join(alone[:3]) + (" ..." if len(alone) > 3 else "")
+            need = " (cached, downloaded once, or from --weights-file PATH)" if missing == "pretrained" else ""
+            return (f" ({shown}: {have} weights only); run `mouse-rsa benchmark --model {' '.join(alone[:3])} "
+                    f"--weights {missing} --out {directory}` with the same settings to score their {missing} "
+                    f"weights{need}")
+    return (f" (it holds baselines only); run `mouse-rsa benchmark --model NAME --weights both --out {directory}` "
+            "with a network's name")
 
 
 def _cmd_figures(args) -> None:
@@ -348,7 +406,8 @@ def _dataset_parsers(sub) -> None:
                    help="keep units with ISI violations ≤ X (default 0.5; inf: off)")
     n.add_argument("--timeout", type=float, default=None, metavar="SECONDS",
                    help="allensdk's time limit per file download (default 3600)")
-    f.set_defaults(func=_cmd_dataset_fetch)
+    f.set_defaults(func=_cmd_dataset_fetch, on_interrupt="downloaded experiments and sessions are kept: run the "
+                   "same command again to go on")
     i = dsub.add_parser("info", help="stimuli, cells, reliable cells and sites of a dataset",
                         formatter_class=_Formatter)
     i.add_argument("dataset", metavar="NAME|PATH", help=HELP["dataset"])
@@ -385,7 +444,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_unit_options(b)
     b.add_argument("--resume", action="store_true",
                    help="keep units already whole under --out with the same settings instead of redoing them")
-    b.set_defaults(func=_cmd_benchmark)
+    b.set_defaults(func=_cmd_benchmark, on_interrupt="finished units are kept under {out}: run the same command "
+                   "with --resume to do the rest")
 
     from .sweep.clusters import BATCH_SYSTEMS, ClusterOptions
 
@@ -414,7 +474,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--retries", type=int, default=c0.retries, help="restarts of a unit whose worker died")
     g.add_argument("--dashboard-address", default=c0.dashboard_address, help="where the dashboard listens")
     g.add_argument("--dry-run", action="store_true", help="print the job script and the unit plan; run nothing")
-    w.set_defaults(func=_cmd_sweep)
+    w.set_defaults(func=_cmd_sweep, on_interrupt="finished units are kept under {out}: run the same command again "
+                   "to do the rest (a sweep skips finished units)")
 
     lb = _directory_command(sub, "leaderboard", "rank the models under a results directory (seeds aggregated)",
                             "CSV to write (default DIR/leaderboard.csv)")
@@ -444,54 +505,139 @@ def build_parser() -> argparse.ArgumentParser:
     _directory_command(sub, "report", "a static HTML site of a results directory: leaderboard, model pages, "
                        "comparisons, analyses; works offline", "site directory (default DIR/report)"
                        ).set_defaults(func=_cmd_report)
+    for command in _leaf_parsers(p):
+        command.set_defaults(command_parser=command, on_interrupt=command.get_default("on_interrupt") or STOPPED)
     return p
 
 
-def _option_dests(parser: argparse.ArgumentParser) -> set[str]:
-    """The destinations of every option of every (sub)command under ``parser``."""
-    dests = set()
+STOPPED = "nothing half-written is left: run the same command again"
+
+
+def _leaf_parsers(parser: argparse.ArgumentParser) -> Iterator[argparse.ArgumentParser]:
+    """Every parser of a command that runs (``benchmark``, ``dataset info``, ...)."""
+    actions = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    if not actions:
+        yield parser
+    for action in actions:
+        for sub in dict.fromkeys(action.choices.values()):
+            yield from _leaf_parsers(sub)
+
+
+def _option_names(parser: argparse.ArgumentParser) -> dict[str, str]:
+    """Library parameter name → the option a user types for it in this command (positionals have none)."""
+    names: dict[str, str] = {}
     for action in parser._actions:
-        if isinstance(action, argparse._SubParsersAction):
-            for choice in action.choices.values():
-                dests |= {a.dest for a in choice._actions} | _option_dests(choice)
-    return dests
+        longs = [o for o in action.option_strings if o.startswith("--")]
+        if longs and action.dest != "help":
+            names.setdefault(action.dest, longs[0])
+    if "model_seeds" in names:
+        names["model_seed"] = "--seed"
+    return names
 
 
-def _cli_words(err: UserError, parser: argparse.ArgumentParser) -> str:
-    """The library's message with parameter names shown as this command's flags."""
-    message = str(err)
-    dests = _option_dests(parser)
-    if getattr(err, "argument", None) == "model_seed":  # the option is --seed (--seeds)
-        return re.sub(r"\bmodel_seed\b", "--seed", message, count=1)
-    argument = getattr(err, "argument", None)
-    if argument is not None and argument in dests:
-        message = re.sub(rf"\b{argument}\b", "--" + argument.replace("_", "-"), message, count=1)
-    for dest in sorted(d for d in dests if "_" in d and d != argument):
-        message = re.sub(rf"(?<!-)\b{dest}\b", "--" + dest.replace("_", "-"), message)
+def cli_words(message: str, parser: argparse.ArgumentParser, argument: str | None = None) -> str:
+    """The library's ``message`` with its parameter names shown as this command's options (``folds`` →
+    ``--folds``, ``weights_file`` → ``--weights-file``); names this command has no option for stay as
+    they are (a positional such as ``DIR`` is never shown as an option)."""
+    names = _option_names(parser)
+    if argument is not None and argument not in names:  # a positional (or no option here): no "model: " prefix
+        message = message.removeprefix(f"{argument}: ")
+    if argument in names:
+        message = re.sub(rf"(?<![-\w.]){re.escape(argument)}\b", names[argument], message, count=1)
+    for dest, option in names.items():
+        if "_" in dest and dest != argument:
+            message = re.sub(rf"(?<![-\w.]){re.escape(dest)}\b", option, message)
     return message
 
 
-def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
-    print(f"mouse-rsa: warning: {message}", file=sys.stderr)
+def _is_own_warning(category: type[Warning], filename: str) -> bool:
+    """The library's warnings: a MouseRSAWarning, or a UserWarning raised from mouse_rsa or model_zoo code."""
+    from pathlib import Path
+
+    import model_zoo
+
+    from .errors import MouseRSAWarning
+
+    if issubclass(category, MouseRSAWarning):
+        return True
+    ours = (Path(__file__).parent, Path(model_zoo.__file__).parent)
+    here = Path(filename).resolve()
+    return category is UserWarning and any(here.is_relative_to(p.resolve()) for p in ours)
+
+
+def _warning_printer(parser: argparse.ArgumentParser, debug: bool):
+    """``warnings.showwarning`` for the CLI: the library's own warnings as ``mouse-rsa: warning: ...`` in this
+    command's words; third-party warnings only with ``--debug`` (with their category and origin)."""
+    def show(message, category, filename, lineno, file=None, line=None) -> None:
+        if debug:
+            print(f"mouse-rsa: warning: {category.__name__} ({filename}:{lineno}): {message}", file=sys.stderr)
+        elif _is_own_warning(category, filename):
+            print(f"mouse-rsa: warning: {cli_words(str(message), parser)}", file=sys.stderr)
+
+    return show
+
+
+# Child processes (Dask workers, multiprocessing's resource tracker) start with these -W options: their
+# third-party noise (deprecations, "leaked semaphore objects" after an interrupt) stays out of the output.
+QUIET_CHILD_WARNINGS = ("ignore::DeprecationWarning", "ignore::FutureWarning",
+                        "ignore::UserWarning:multiprocessing.resource_tracker")
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (what a batch scheduler sends), stopping the run as Ctrl-C does."""
+
+
+def _terminate(signum, frame) -> None:
+    raise Terminated()
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """While the command runs, SIGTERM unwinds it like Ctrl-C (temporary files removed, Dask closed)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _quiet_broken_pipe() -> int:
+    """The reader of stdout went away (``| head``): stop quietly, as Unix tools do (exit 141)."""
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # so that Python's final flush does not fail again
+    return 141
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    command: argparse.ArgumentParser = args.command_parser
+    forget_warned()
+    saved_warnoptions = list(sys.warnoptions)
+    if not args.debug:
+        sys.warnoptions.extend(w for w in QUIET_CHILD_WARNINGS if w not in sys.warnoptions)
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), _sigterm_as_interrupt():
             warnings.simplefilter("default")
-            warnings.showwarning = _show_warning
+            warnings.showwarning = _warning_printer(command, args.debug)
             args.func(args)
-    except UserError as err:
+    except ZooUserError as err:  # the base of mouse_rsa's and model_zoo's errors
         if args.debug:
             raise
-        print(f"mouse-rsa: error: {_cli_words(err, parser)}", file=sys.stderr)
+        print(f"mouse-rsa: error: {cli_words(str(err), command, getattr(err, 'argument', None))}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("mouse-rsa: interrupted; finished units are kept: run the same command with --resume to do the rest",
-              file=sys.stderr)
-        return 130
+    except BrokenPipeError:
+        return _quiet_broken_pipe()
+    except KeyboardInterrupt as stop:
+        how = "terminated (SIGTERM)" if isinstance(stop, Terminated) else "interrupted"
+        print(f"mouse-rsa: {how}; {args.on_interrupt.format(**vars(args))}", file=sys.stderr)
+        return 143 if isinstance(stop, Terminated) else 130
+    finally:
+        sys.warnoptions[:] = saved_warnoptions
     return 0
 
 

@@ -18,14 +18,14 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from tqdm.auto import tqdm
 
 import model_zoo
 
 from . import methods as registry
 from . import results
-from .cache import cache_dir
-from .errors import InvalidInput, UserError, WeightsUnavailable
+from .errors import InvalidInput, MouseRSAWarning, UserError, WeightsUnavailable, zoo_errors
+from .preflight import check_before_work, dropped_lines, without_unavailable_weights
+from .progress import progress_bar
 from .rdm import upper
 from .settings import Settings
 from .units import Unit, feature_groups, plan, prepare_targets
@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from .neural.targets import Targets
 
 
-class ConstantLayerWarning(UserWarning):
+class ConstantLayerWarning(MouseRSAWarning):
     """A layer whose RDM is undefined or flat was left out of the scoring."""
 
 
@@ -43,6 +43,7 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
+@zoo_errors()
 def unit_features(unit: Unit, stimuli: np.ndarray, progress: bool = True) -> tuple[LayerGrams, dict[str, float]]:
     """The layer summaries of ``unit`` on ``stimuli`` and the seconds they took (build_s, extract_s).
 
@@ -134,16 +135,15 @@ def _group_label(group: list[Unit]) -> str:
     return f"{unit.model} ({unit.weights}, model seed {unit.settings.model_seed}, layers {unit.settings.layers})"
 
 
-def _prepare(units: list[Unit], out: str | Path | None) -> Targets:
-    """Check every output before any work, then load the targets once for all units."""
-    if out is not None:
-        results.check_writable(out)
-    if any(u.settings.use_cache for u in units):
-        results.check_writable(cache_dir("features"), argument="cache directory ($MOUSE_RSA_CACHE)")
-    (targets,) = prepare_targets(units).values()  # one settings object: one neural target
-    if out is not None:
-        results.write_targets(out, targets)
-    return targets
+def _prepare(units: list[Unit], out: str | Path | None, weights: str,
+             resume: bool) -> tuple[Targets, list[Unit], list[str]]:
+    """Check every option before any work (``mouse_rsa.preflight``), load the targets once for all units and
+    drop the pretrained units whose weights cannot be had (under ``weights='both'``; the lines say which)."""
+    check_before_work(units, out)
+    prepared = prepare_targets(units)
+    (targets,) = prepared.values()  # one settings object: one neural target
+    units, dropped = without_unavailable_weights(units, prepared, weights, out if resume else None)
+    return targets, units, dropped_lines(dropped)
 
 
 def _run_group(group: list[Unit], targets: Targets, out: str | Path | None, resume: bool, progress: bool,
@@ -166,6 +166,8 @@ def _run_group(group: list[Unit], targets: Targets, out: str | Path | None, resu
         (report.skipped if optional else report.failed).append(f"{_group_label(todo)}: {err}")
         report.errors.append(err)
         return tables
+    if out is not None:  # with the first unit, never before: a run that scores nothing leaves nothing
+        results.write_targets(out, targets)
     for result in done:
         tables.append(result.tables())
         if out is not None:
@@ -187,11 +189,11 @@ def benchmark(models: str | Sequence[str], settings: Settings | None = None, wei
     """
     settings = (settings or Settings()).replace(**options)
     units = plan(models, settings, weights, methods, seeds=seeds)
-    targets = _prepare(units, out)
-    report = BenchmarkResult(pd.DataFrame(), pd.DataFrame())
+    targets, units, skipped = _prepare(units, out, weights, resume)
+    report = BenchmarkResult(pd.DataFrame(), pd.DataFrame(), skipped=skipped)
     tables: list[dict[str, pd.DataFrame]] = []
     groups = feature_groups(units)
-    for group in tqdm(groups, desc="units", unit="model", disable=not progress or len(groups) < 2):
+    for group in progress_bar(groups, desc="units", unit="model", disable=not progress or len(groups) < 2):
         tables += _run_group(group, targets, out, resume, progress, report, weights)
     if not tables:
         raise report.errors[0]

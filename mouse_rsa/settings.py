@@ -38,6 +38,7 @@ SEEDS = ("model_seed", "cv_seed", "target_seed")
 MAX_PERMUTATIONS = 100_000
 RIDGE_CRITERIA = ("loo", "gcv")
 BOOTSTRAP_RESAMPLES = 1000  # stimulus resamples of the readers' intervals (leaderboard, compare), a reader's option
+MAX_REPEATS = 10_000  # repeats and reliability splits: ten times what anyone runs; beyond, a typo that never ends
 
 
 @dataclass(frozen=True)
@@ -72,11 +73,11 @@ class Settings:
         for name in SEEDS:
             _check_int(name, getattr(self, name), 0, MAX_SEED)
         _check_int("folds", self.folds, 2)
-        _check_int("repeats", self.repeats, 1)
+        _check_int("repeats", self.repeats, 1, MAX_REPEATS)
         self._check_scoring()
         _check_int("max_dim", self.max_dim, 1)
         _check_int("min_cells", self.min_cells, 2)
-        _check_int("reliability_splits", self.reliability_splits, 1)
+        _check_int("reliability_splits", self.reliability_splits, 1, MAX_REPEATS)
         _check_int("batch_size", self.batch_size, 1)
         threshold = self.reliability_threshold
         if isinstance(threshold, bool) or not isinstance(threshold, numbers.Real) or not -1 <= threshold <= 1:

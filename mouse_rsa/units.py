@@ -21,7 +21,7 @@ from typing import Any
 import model_zoo
 
 from . import methods as registry
-from .errors import InvalidInput
+from .errors import InvalidInput, MouseRSAWarning, zoo_errors
 from .neural.targets import Targets
 from .results import with_digests
 from .settings import Settings
@@ -29,7 +29,7 @@ from .settings import Settings
 WEIGHTS = ("pretrained", "random", "both")
 
 
-class BaselineWeightsWarning(UserWarning):
+class BaselineWeightsWarning(MouseRSAWarning):
     """A baseline was asked for weights it does not have; it runs with its only kind."""
 
 
@@ -51,6 +51,7 @@ class Unit:
         """Units with the same features_id share one feature extraction."""
         return tuple(sorted(self.feature_fields(hashed=False).items()))
 
+    @zoo_errors()
     def weights_source(self, hashed: bool = True) -> str:
         """Where the weights come from, known before building: seed, file hash, or the source's tag."""
         if self.weights == "random":
@@ -142,6 +143,7 @@ def _as_list(value: Any, default: Sequence) -> list:
     return [value] if isinstance(value, (str, int)) else list(value)
 
 
+@zoo_errors()
 def plan(models: str | Sequence[str], settings: Settings, weights: str = "both",
          methods: str | Sequence[str] = "rsa", seeds: Sequence[int] | None = None,
          layer_sets: Sequence[str] | None = None) -> list[Unit]:
@@ -154,9 +156,11 @@ def plan(models: str | Sequence[str], settings: Settings, weights: str = "both",
     names = model_zoo.resolve_models(_as_list(models, []))
     if weights not in WEIGHTS + ("fixed",):
         raise InvalidInput(f"weights must be one of {', '.join(WEIGHTS)}, not {weights!r}", argument="weights")
-    if settings.weights_file and (weights == "random" or len(names) != 1):
-        raise InvalidInput("weights_file holds one model's pretrained weights: use it with one model and "
-                           "weights 'pretrained' or 'both'", argument="weights_file")
+    if settings.weights_file and (weights == "random" or len(names) != 1
+                                  or "pretrained" not in model_zoo.info(names[0]).weights_kinds):
+        raise InvalidInput("weights_file holds one model's pretrained weights: use it with one model that has "
+                           "pretrained weights (not a baseline) and weights 'pretrained' or 'both'",
+                           argument="weights_file")
     chosen = registry.resolve(methods)
     variants = [settings.replace(model_seed=seed, layers=layers)
                 for seed in dict.fromkeys(_as_list(seeds, [settings.model_seed]))

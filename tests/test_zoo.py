@@ -318,7 +318,7 @@ def test_offline_timm_pretrained_fails_at_once_in_one_line(monkeypatch, hub_must
 
 def test_unreachable_hub_fails_at_once(monkeypatch, hub_must_not_be_asked):
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
-    monkeypatch.setattr(timm_models, "_reachable", lambda url: False)
+    monkeypatch.setattr(timm_models, "reachable", lambda url, offline_variables=(): False)
     with pytest.raises(WeightsUnavailable, match="resnet10t.*cannot be reached"):
         model_zoo.create("resnet10t", "pretrained")
 
@@ -326,7 +326,7 @@ def test_unreachable_hub_fails_at_once(monkeypatch, hub_must_not_be_asked):
 def test_timm_pretrained_from_the_hub_cache_without_the_network(monkeypatch, hub_must_not_be_asked):
     from safetensors.torch import save_file
 
-    monkeypatch.setattr(timm_models, "_reachable", lambda url: pytest.fail("the network was probed"))
+    monkeypatch.setattr(timm_models, "reachable", lambda *a: pytest.fail("the network was probed"))
     source = model_zoo.create("resnet10t", "random", seed=3).module.state_dict()
     repo = f"{timm_models._hub_cache()}/models--timm--resnet10t.c3_in1k"
     snapshot = f"{repo}/snapshots/{'0' * 40}"

@@ -9,6 +9,7 @@ channels to an 8 × 16 × 16 latent followed by an affine-free GroupNorm. Input:
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import urlparse
 
 import torch
 import torch.nn.functional as F
@@ -16,6 +17,7 @@ from torch import nn
 from torchvision.models.resnet import Bottleneck
 
 from ..errors import WeightsUnavailable
+from ..network import downloads_to_stderr, reachable
 from ..weights import load_into, load_weights_file
 from .built import Built
 
@@ -94,6 +96,23 @@ class TaskonomyEncoder(nn.Module):
         return self.groupnorm(self.relu1(self.compress_bn(self.compress1(x))))
 
 
+def cached_file(name: str) -> Path:
+    """Where torch.hub keeps (or would keep) the encoder of ``taskonomy_<task>``."""
+    return Path(torch.hub.get_dir()) / "checkpoints" / Path(url(name.removeprefix(PREFIX))).name
+
+
+def _unavailable(name: str, why: str) -> str:
+    return (f"{name}: pretrained weights {cached_file(name)} {why}; connect once to fill the cache (TORCH_HOME) "
+            "or pass weights_file=PATH")
+
+
+def pretrained_problem(name: str, tag: str | None = None) -> str | None:
+    """Why the pretrained encoder cannot be had now (not cached, host unreachable), or None; no download."""
+    if cached_file(name).is_file() or reachable(URL_TEMPLATE):
+        return None
+    return _unavailable(name, f"are not cached and {urlparse(URL_TEMPLATE).hostname} cannot be reached (offline)")
+
+
 def build(name: str, weights: str, seed: int, weights_file: str | None = None, tag: str | None = None) -> Built:
     task = name.removeprefix(PREFIX)
     with torch.random.fork_rng(devices=[]):
@@ -105,13 +124,15 @@ def build(name: str, weights: str, seed: int, weights_file: str | None = None, t
         source = load_weights_file(module, weights_file, name)
     else:
         source = url(task)
-        target = Path(torch.hub.get_dir()) / "checkpoints" / Path(source).name
+        problem = pretrained_problem(name)
+        if problem:
+            raise WeightsUnavailable(problem)
         try:
-            checkpoint = torch.hub.load_state_dict_from_url(source, progress=True, check_hash=True, weights_only=True)
+            with downloads_to_stderr():
+                checkpoint = torch.hub.load_state_dict_from_url(source, progress=True, check_hash=True,
+                                                                weights_only=True)
         except Exception as err:  # URLError/OSError offline, RuntimeError for a bad hash
-            raise WeightsUnavailable(
-                f"{name}: pretrained weights {target} are not cached and could not be downloaded "
-                f"({type(err).__name__}); connect once to fill the cache (TORCH_HOME) or pass a weights_file"
-            ) from err
+            raise WeightsUnavailable(_unavailable(name, f"are not cached and could not be downloaded "
+                                                        f"({type(err).__name__})")) from err
         load_into(module, checkpoint.get("state_dict", checkpoint), name, source)
     return Built(module.eval(), 256, (0.5, 0.5, 0.5), (0.5, 0.5, 0.5), source)

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -23,6 +22,7 @@ from timm.data import resolve_model_data_config
 from timm.models import get_pretrained_cfg
 
 from ..errors import WeightsUnavailable
+from ..network import OFFLINE_VARIABLES, downloads_to_stderr, reachable
 from ..weights import load_weights_file
 from .built import Built
 
@@ -43,7 +43,6 @@ _PRETRAINING = (
     ({"in21k", "in22k"}, "imagenet-21k"),
     ({"in12k"}, "imagenet-12k"),
 )
-_PROBE_TIMEOUT_S = 3.0
 
 
 def names() -> list[str]:
@@ -99,40 +98,44 @@ def cached_weights(cfg: Any) -> str | None:
     return None
 
 
-def _reachable(url: str) -> bool:
-    """Whether the host of ``url`` answers within a few seconds (one try, no retries)."""
-    if os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes", "on"):
-        return False
-    try:
-        with socket.create_connection((urlparse(url).hostname or "", 443), timeout=_PROBE_TIMEOUT_S):
-            return True
-    except OSError:
-        return False
+def _where(cfg: Any) -> str:
+    return f"hf-hub:{cfg.hf_hub_id}" if cfg.hf_hub_id else str(cfg.url)
+
+
+def pretrained_problem(name: str, tag: str | None = None) -> str | None:
+    """Why timm's pretrained ``name`` cannot be had now (none exist, not cached and the hub unreachable), or
+    None; no download."""
+    from huggingface_hub import constants
+
+    name = name.removeprefix("timm/")
+    cfg = get_pretrained_cfg(name)
+    if cfg is None or not (cfg.hf_hub_id or cfg.url):
+        return f"{name}: timm has no pretrained weights for it; use random weights or weights_file=PATH"
+    if cached_weights(cfg) or reachable(constants.ENDPOINT if cfg.hf_hub_id else str(cfg.url), OFFLINE_VARIABLES):
+        return None
+    return str(_unavailable(name, _where(cfg), "the hub cannot be reached (offline)"))
 
 
 def _pretrained(name: str) -> torch.nn.Module:
     """timm's pretrained ``name``, from the cache without the network when cached, else downloaded;
     one WeightsUnavailable line, at once, when neither is possible."""
+    problem = pretrained_problem(name)
+    if problem:
+        raise WeightsUnavailable(problem)
     cfg = get_pretrained_cfg(name)
-    if cfg is None or not (cfg.hf_hub_id or cfg.url):
-        raise WeightsUnavailable(f"{name}: timm has no pretrained weights for it; use random weights or a weights_file")
     cached = cached_weights(cfg)
     if cached:
         return timm.create_model(name, pretrained=True, pretrained_cfg_overlay={"file": cached, "source": ""})
-    from huggingface_hub import constants
-
-    where = f"hf-hub:{cfg.hf_hub_id}" if cfg.hf_hub_id else str(cfg.url)
-    if not _reachable(constants.ENDPOINT if cfg.hf_hub_id else str(cfg.url)):
-        raise _unavailable(name, where, "the hub cannot be reached (offline)")
     try:
-        return timm.create_model(name, pretrained=True)
+        with downloads_to_stderr():
+            return timm.create_model(name, pretrained=True)
     except Exception as err:  # huggingface_hub / requests / OSError
-        raise _unavailable(name, where, f"could not be downloaded ({type(err).__name__})") from err
+        raise _unavailable(name, _where(cfg), f"could not be downloaded ({type(err).__name__})") from err
 
 
 def _unavailable(name: str, where: str, why: str) -> WeightsUnavailable:
     return WeightsUnavailable(f"{name}: pretrained weights ({where}) are not in the cache {_hub_cache()} and {why}; "
-                              "connect once to fill it or pass a weights_file")
+                              "connect once to fill it or pass weights_file=PATH")
 
 
 def build(name: str, weights: str, seed: int, weights_file: str | None = None, tag: str | None = None) -> Built:

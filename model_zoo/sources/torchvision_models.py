@@ -11,6 +11,7 @@ import torchvision
 from torchvision.models import get_model, get_model_weights
 
 from ..errors import WeightsUnavailable
+from ..network import downloads_to_stderr, reachable
 from ..weights import load_weights_file
 from .built import IMAGENET_MEAN, IMAGENET_STD, Built
 
@@ -50,6 +51,21 @@ def cached_file(weights: Any) -> Path:
     return Path(torch.hub.get_dir()) / "checkpoints" / os.path.basename(urlparse(weights.url).path)
 
 
+def unavailable(name: str, target: Path, why: str) -> str:
+    """The one line that says pretrained weights cannot be had, and what to do."""
+    return (f"{name}: pretrained weights {target} {why}; connect once to fill the cache (TORCH_HOME) "
+            "or pass weights_file=PATH")
+
+
+def pretrained_problem(name: str, tag: str | None = None) -> str | None:
+    """Why the pretrained weights cannot be had now (not cached, host unreachable), or None; no download."""
+    w = pretrained_weights(name, tag)
+    target = cached_file(w)
+    if target.is_file() or reachable(w.url):
+        return None
+    return unavailable(name, target, f"are not cached and {urlparse(w.url).hostname} cannot be reached (offline)")
+
+
 def build(name: str, weights: str, seed: int, weights_file: str | None = None, tag: str | None = None) -> Built:
     if weights == "random":
         with torch.random.fork_rng(devices=[]):
@@ -65,12 +81,13 @@ def build(name: str, weights: str, seed: int, weights_file: str | None = None, t
         module = get_model(name, weights=None, **kwargs)
         return Built(module.eval(), size, mean, std, load_weights_file(module, weights_file, name))
     target = cached_file(w)
+    problem = pretrained_problem(name, tag)
+    if problem:
+        raise WeightsUnavailable(problem)
     try:
-        module = get_model(name, weights=w)
+        with downloads_to_stderr():
+            module = get_model(name, weights=w)
     except Exception as err:  # urllib/requests/OSError offline, RuntimeError for a corrupt file
-        what = "is corrupt (delete it)" if target.exists() else "is not cached and could not be downloaded"
-        raise WeightsUnavailable(
-            f"{name}: pretrained weights {target} {what} ({type(err).__name__}); "
-            f"connect once to fill the cache (TORCH_HOME) or pass a weights_file"
-        ) from err
+        what = "are corrupt (delete the file)" if target.exists() else "are not cached and could not be downloaded"
+        raise WeightsUnavailable(unavailable(name, target, f"{what} ({type(err).__name__})")) from err
     return Built(module.eval(), size, mean, std, w.url)

@@ -5,6 +5,9 @@ them; only when none can run is it an error.
 """
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,8 +17,8 @@ import pandas as pd
 
 from .. import comparison, leaderboard, results
 from .. import methods as registry
-from ..cache import atomic_path
-from ..errors import InvalidInput
+from ..cache import check_folder, file_mode, write_failed
+from ..errors import InvalidInput, warn_once
 from ..identical import identical_models
 from ..leaderboard import model_rows
 from ..resampling import UnitScores
@@ -162,7 +165,14 @@ def _signatures(inputs: _Inputs, options: Options) -> _Step:
                          f"{first['model_seed']}: {names} are one network (every layer RDM identical, "
                          "e.g. random weights of one architecture), so a weight split among them is arbitrary")
             continue
-        tables, group_lines = _signature_group(inputs.directory, units, rows, options.design)
+        try:
+            tables, group_lines = _signature_group(inputs.directory, units, rows, options.design)
+        except InvalidInput as err:  # an unreadable RDM file: this group is left out, the others go on
+            if err.argument != "directory":
+                raise
+            warn_once(f"signatures of {rows['dataset'].iloc[0]} {rows['weights'].iloc[0]} model seed "
+                      f"{rows['model_seed'].iloc[0]} left out: {err}", results.MalformedResultWarning)
+            continue
         for name, table in tables.items():
             frames[name].append(table)
         lines += group_lines
@@ -187,34 +197,64 @@ STEPS: dict[str, Callable[[_Inputs, Options], _Step]] = {
     "cluster × area ANOVA": _anova, "taskonomic signatures": _signatures, "rank agreement across datasets": _modalities}
 
 
-def _write(out: Path, tables: dict[str, pd.DataFrame]) -> list[Path]:
-    paths = []
-    for name, table in tables.items():
-        path = out / f"{name}.csv"
-        with atomic_path(path) as tmp:
-            table.to_csv(tmp, index=False, float_format="%.10g")
-        paths.append(path)
-    return paths
+# every table an analysis can write (a stale one from an earlier run is removed)
+ANALYSIS_FILES = {f"{name}.csv" for name in ("pretrained_vs_random", "property_correlations", "anova", "anova_posthoc",
+                                             "signature_models", "signature_clusters", "signature_areas",
+                                             "modality_agreement")}
+
+
+def _write(out: Path, tables: dict[str, pd.DataFrame], summary: list[str]) -> list[Path]:
+    """Write every table and the summary into a fresh folder beside ``out``, then move them into ``out`` at
+    once and remove the tables an earlier analysis left there that this one did not write: ``out`` never
+    mixes two analyses, and a failure leaves it as it was."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    files = {f"{name}.csv": table for name, table in tables.items()}
+    stage = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        for name, table in files.items():
+            table.to_csv(stage / name, index=False, float_format="%.10g")
+        (stage / "summary.txt").write_text("\n".join(summary) + "\n")
+        out.mkdir(exist_ok=True)
+        for path in stage.iterdir():
+            os.chmod(path, file_mode())
+            os.replace(path, out / path.name)
+        for stale in ANALYSIS_FILES - set(files):
+            (out / stale).unlink(missing_ok=True)
+    except OSError as err:
+        raise write_failed(out, err) from err
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+    return [out / name for name in files] + [out / "summary.txt"]
 
 
 def run_analyses(inputs: _Inputs, out: Path, options: Options) -> Analysis:
-    """Every step on ``inputs``; each writes its tables into ``out``. InvalidInput if none can run."""
+    """Every step on ``inputs``, then their tables written into ``out`` as a whole. InvalidInput if none can run."""
     result = Analysis([], [], [])
+    tables: dict[str, pd.DataFrame] = {}
     for name, step in STEPS.items():
         try:
             done = step(inputs, options)
         except _Skipped as skipped:
             result.skipped.append(f"skipped {name}: {skipped}")
             continue
-        result.files += _write(out, done.tables)
+        tables.update(done.tables)
         result.summary += done.summary
-    if not result.files:
+    if not tables:
         raise InvalidInput(f"nothing to analyze in {inputs.directory}: " + "; ".join(result.skipped),
                            argument="directory")
-    with atomic_path(out / "summary.txt") as tmp:
-        tmp.write_text("\n".join(result.summary + result.skipped) + "\n")
-    result.files.append(out / "summary.txt")
+    result.files = _write(out, tables, result.summary + result.skipped)
     return result
+
+
+def _check_design(directory: Path, scores: pd.DataFrame, design: signatures.SplitDesign) -> None:
+    """The signatures' folds against the stimuli of every neural target they would use, before any work."""
+    latent = scores[scores["layer_set"] == "latent"].drop_duplicates(["dataset", "targets_key"])
+    for row in latent.itertuples():
+        try:
+            _, vectors, _ = results.read_site_rdms(directory, row.dataset, row.targets_key)
+        except InvalidInput:
+            continue  # reported, and its group left out, when the signatures run
+        design.check_stimuli(signatures.n_stimuli_of(len(vectors)))
 
 
 def analyze(directory: str | Path = "results", out: str | Path | None = None, splits: int = 1000, folds: int = 6,
@@ -227,11 +267,14 @@ def analyze(directory: str | Path = "results", out: str | Path | None = None, sp
     from model_zoo import catalogue
 
     directory = Path(directory)
+    out = Path(out) if out is not None else directory / "analysis"
     if value not in ("score", "score_r2", "score_normalized"):
         raise InvalidInput(f"value must be score, score_r2 or score_normalized, not {value!r}", argument="value")
     units = UnitScores.read(directory)
     options = Options(value, n_resamples, seed, signatures.SplitDesign(splits, folds, seed, permutations))
+    check_folder(out, "output")
+    _check_design(directory, units.scores, options.design)
     identical = identical_models(model_rows(units.table),
                                  lambda key: (units.arrays(key) or {}).get("layer_signature"))
     inputs = _Inputs(directory, units.scores, model_table(catalogue()), units, identical)
-    return run_analyses(inputs, Path(out) if out is not None else directory / "analysis", options)
+    return run_analyses(inputs, out, options)

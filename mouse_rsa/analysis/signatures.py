@@ -35,6 +35,7 @@ from ..methods.folds import stimulus_folds
 from ..methods.nnls import fit_cv_nnls
 from ..rdm import permuted_pairs
 
+MAX_SPLITS = 10_000  # ten times the study's 1000; each split holds a (folds, sites, regressors) weight array
 STAT_COLUMNS = ["weight_share", "ci_low", "ci_high", "weight", "null_share", "null_high", "p_permutation", "n_splits"]
 
 
@@ -48,9 +49,17 @@ class SplitDesign:
     permutations: int = 100
 
     def __post_init__(self) -> None:
-        for name, least in (("splits", 1), ("folds", 2), ("permutations", 0)):
-            if getattr(self, name) < least:
-                raise InvalidInput(f"{name} must be at least {least}, got {getattr(self, name)}", argument=name)
+        for name, least, most in (("splits", 1, MAX_SPLITS), ("folds", 2, None), ("permutations", 0, MAX_SPLITS)):
+            value = getattr(self, name)
+            if not least <= value <= (most or value):
+                bound = f"between {least} and {most}" if most else f"at least {least}"
+                raise InvalidInput(f"{name} must be {bound}, got {value}", argument=name)
+
+    def check_stimuli(self, n_stimuli: int) -> None:
+        """InvalidInput when ``folds`` exceeds the ``n_stimuli`` the splits partition."""
+        if self.folds > n_stimuli:
+            raise InvalidInput(f"folds={self.folds} is more than the {n_stimuli} stimuli; use at most {n_stimuli}",
+                               argument="folds")
 
 
 @dataclass
@@ -94,6 +103,7 @@ def joint_fit(regressors: np.ndarray, membership: np.ndarray, site_vectors: np.n
     ``membership`` (L, M) assigns each regressor column to one of M models (1.0, else 0.0).
     """
     n_stimuli = n_stimuli_of(len(site_vectors))
+    design.check_stimuli(n_stimuli)
     x = zscore(np.asarray(regressors, dtype=np.float64))
     partitions = stimulus_folds(n_stimuli, design.folds, design.splits, design.seed)
     fit = fit_cv_nnls(x, site_vectors, n_stimuli, partitions)

@@ -25,10 +25,10 @@ import os
 
 import numpy as np
 import pandas as pd
-from tqdm.auto import tqdm
 
 from ..cache import cache_dir
 from ..errors import DataUnavailable, InvalidInput
+from ..progress import progress_bar
 from .dataset import AREAS, LAYER_SITES, NeuralDataset, save
 from .presentations import by_scene, pad, to_uint8
 
@@ -140,7 +140,7 @@ def fetch_allen(max_experiments: int | None = None, window_s=DEFAULT_WINDOW_S, b
     if not experiments:
         raise DataUnavailable("the Allen API listed no natural-scenes experiments in the six visual areas")
     blocks, blank_blocks, rows, template = [], [], [], None
-    for exp in tqdm(experiments, desc="Allen experiments", unit="exp", disable=not progress):
+    for exp in progress_bar(experiments, desc="Allen experiments", unit="exp", disable=not progress):
         data_set = _open_experiment(boc, exp["id"])
         scenes, blanks, cell_ids = experiment_responses(data_set, window_s)
         if template is None:

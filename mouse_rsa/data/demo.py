@@ -34,8 +34,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..cache import cache_dir
-from ..errors import InvalidInput
+from ..cache import cache_dir, check_cache, save_cached
+from ..errors import InvalidInput, MouseRSAWarning
+from ..progress import status
 from .dataset import LAYER_SITES, NeuralDataset, load, save
 
 VERSION = 4  # 3: ground-truth Grams from exact features (no random projection); 4: built the same everywhere
@@ -64,7 +65,10 @@ def demo_path():
 
 
 def load_demo() -> NeuralDataset:
-    """The demo dataset, built on first use (a few seconds) and cached."""
+    """The demo dataset, built on first use (about a minute, with a note on stderr) and cached.
+
+    A read-only cache without it gets it built in memory, each time (``mouse_rsa.cache.check_cache``).
+    """
     return load_or_build(demo_path(), build_demo, REFERENCE_HASH)
 
 
@@ -74,12 +78,16 @@ def load_or_build(path, build: Callable[[], NeuralDataset], reference_hash: str)
         try:
             return load(path)
         except InvalidInput as err:  # a cache that fails its checks is rebuilt, never reported as the user's problem
-            warnings.warn(f"the cached demo dataset was unreadable ({err}); rebuilding it", stacklevel=3)
+            warnings.warn(f"the cached dataset {path.name} was unreadable ({err}); rebuilding it", MouseRSAWarning,
+                          stacklevel=3)
+    writable = check_cache()
+    status(f"building the {path.stem} dataset{f' into {path}' if writable else ''} (about a minute, once)")
     ds = build()
     if ds.content_hash() != reference_hash:
         warnings.warn(f"the {ds.name} dataset built on this machine differs from the reference build (its numbers "
-                      "and keys will not match other machines'); please report it", stacklevel=3)
-    save(ds, path)
+                      "and keys will not match other machines'); please report it", MouseRSAWarning, stacklevel=3)
+    if writable:
+        save_cached(path, lambda p: save(ds, p))
     return ds
 
 

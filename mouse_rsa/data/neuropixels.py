@@ -44,10 +44,10 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from tqdm.auto import tqdm
 
 from ..cache import cache_dir
 from ..errors import DataUnavailable, InvalidInput
+from ..progress import progress_bar
 from .dataset import ALL_DEPTHS, AREA_SITES, AREAS, THALAMIC_AREAS, NeuralDataset, save
 from .presentations import BLANK, by_scene, pad, to_uint8
 
@@ -239,7 +239,7 @@ def fetch_neuropixels(max_sessions: int | None = None, window_s=DEFAULT_WINDOW_S
     cache = cache if cache is not None else default_cache(timeout_s)
     sessions = _sessions(cache, max_sessions)
     blocks, blank_blocks, tables = [], [], []
-    for session_id, info in tqdm(sessions.iterrows(), total=len(sessions), desc="Neuropixels sessions",
+    for session_id, info in progress_bar(sessions.iterrows(), total=len(sessions), desc="Neuropixels sessions",
                                  unit="session", disable=not progress):
         try:
             session = cache.get_session_data(int(session_id), **asdict(filters))

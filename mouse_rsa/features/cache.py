@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..cache import cache_dir, digest, load_checked, path_part, save_checked, sha256_arrays
+from ..cache import cache_dir, digest, load_checked, path_part, save_cached, save_checked, sha256_arrays
 from .grams import LayerGrams
 
 if TYPE_CHECKING:
@@ -33,9 +33,11 @@ def path_for(unit: Unit, stimuli: np.ndarray) -> Path:
 
 
 def save(g: LayerGrams, path: Path) -> None:
-    """Write ``g`` to ``path`` atomically, with its schema and checksum."""
-    save_checked(path, SCHEMA, {"names": np.array(g.names, dtype="U"), "gram": g.gram, "unit_mean": g.unit_mean,
-                                "n_units": g.n_units, "reduced": g.reduced})
+    """Write ``g`` to ``path`` atomically, with its schema and checksum (a cache that cannot be written is
+    warned about once: ``mouse_rsa.cache.save_cached``)."""
+    arrays = {"names": np.array(g.names, dtype="U"), "gram": g.gram, "unit_mean": g.unit_mean, "n_units": g.n_units,
+              "reduced": g.reduced}
+    save_cached(path, lambda p: save_checked(p, SCHEMA, arrays))
 
 
 def load(path: Path) -> LayerGrams | None:

@@ -35,12 +35,12 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
 
 import model_zoo
 from model_zoo.layers import LayerTap
 
 from ..errors import InvalidInput
+from ..progress import progress_bar
 from .grams import LayerGrams
 
 DEFAULT_MAX_DIM = 4096
@@ -212,7 +212,7 @@ def extract(
             calibrate_batchnorm(module, (model.preprocess(images[start:start + run.batch_size], dev).to(dtype)
                                          for start in batches))
     with torch.no_grad(), exact_float32(), LayerTap(module, collector, layers):
-        for start in tqdm(batches, desc=f"{model.name} ({model.weights})", unit="batch",
+        for start in progress_bar(batches, desc=f"{model.name} ({model.weights})", unit="batch",
                           disable=not run.progress, leave=False):
             module(model.preprocess(images[start:start + run.batch_size], dev).to(dtype))
     if not collector.parts:

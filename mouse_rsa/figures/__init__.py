@@ -31,8 +31,8 @@ from pathlib import Path
 import pandas as pd
 
 from ..analysis.models import model_table
-from ..cache import atomic_path
-from ..errors import InvalidInput
+from ..cache import atomic_path, check_folder
+from ..errors import InvalidInput, MouseRSAWarning
 from ..resampling import UnitScores
 from .layers import best_layer_depth_figure, layer_profile_figure
 from .modalities import modality_figure
@@ -97,7 +97,7 @@ NEEDS = {  # why a figure was not drawn, and what would draw it
 }
 
 
-class FigureSkipped(UserWarning):
+class FigureSkipped(MouseRSAWarning):
     """A figure without the data it needs; the message says which runs would draw it."""
 
 
@@ -156,6 +156,7 @@ def save_figures(directory: str | Path = "results", out: str | Path | None = Non
                  analysis: str | Path | None = None) -> list[Path]:
     """Draw every figure with data (``draw_figures``) into ``out`` (default DIR/figures) as PNG and PDF."""
     out = Path(out) if out is not None else Path(directory) / "figures"
+    check_folder(out, "output")
     plt = pyplot()
     written = []
     for name, fig in draw_figures(directory, analysis).items():

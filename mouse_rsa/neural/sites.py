@@ -78,8 +78,12 @@ def select_sites(
 
     Sites with fewer than ``min_cells`` reliable cells are dropped and listed in ``dropped``.
     Sites are ordered by area (VISp, VISl, VISal, VISpm, VISam, VISrl, LGd, LP) then cortical layer
-    (a whole-area site last); cells of other areas belong to no site.
+    (a whole-area site last); cells of other areas belong to no site. A dataset with one trial per
+    stimulus has no split halves: InvalidInput.
     """
+    if ds.responses.shape[1] < 2:
+        raise InvalidInput(f"dataset {ds.name!r} has one trial per stimulus; split-half reliability needs "
+                           "at least 2 trials", argument="dataset")
     reliability = rel.split_half_reliability(ds.responses, n_splits=n_splits, seed=seed)
     reliable = rel.select_reliable(reliability, threshold)
     means = rel.fill_missing(ds.trial_means())

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..cache import cache_dir, digest, load_checked, path_part, save_checked, sha256_arrays
+from ..cache import cache_dir, digest, load_checked, path_part, save_cached, save_checked, sha256_arrays
 from ..data import NeuralDataset, load_dataset
 from ..errors import InvalidInput
 from ..rdm import upper
@@ -75,9 +75,6 @@ def dataset_targets(ds: NeuralDataset, settings: Settings) -> Targets:
     seed) and the code fingerprint (the targets' ``key``), so the split-half reliability of every
     cell is computed once per dataset and settings, not once per command.
     """
-    if ds.responses.shape[1] < 2:
-        raise InvalidInput(f"dataset {ds.name!r} has one trial per stimulus; split-half reliability needs "
-                           "at least 2 trials", argument="dataset")
     from ..version import code_fingerprint
 
     content = ds.content_hash()
@@ -88,7 +85,7 @@ def dataset_targets(ds: NeuralDataset, settings: Settings) -> Targets:
     if arrays is None:
         arrays = _select(ds, settings)
         if settings.use_cache:
-            save_checked(path, TARGETS_SCHEMA, arrays)
+            save_cached(path, lambda p: save_checked(p, TARGETS_SCHEMA, arrays))
     sites = [SiteRDM(str(area), str(layer), int(n), matrix, float(ceiling)) for area, layer, n, matrix, ceiling
              in zip(arrays["site_area"], arrays["site_layer"], arrays["site_n_cells"], arrays["site_rdm"],
                     arrays["site_ceiling"])]
@@ -116,8 +113,12 @@ def _select(ds: NeuralDataset, settings: Settings) -> dict[str, np.ndarray]:
 
 
 def read_stimuli(directory: Path | str) -> np.ndarray:
-    """Image files of ``directory`` sorted by name, as grayscale uint8 at the first image's size."""
-    from PIL import Image, UnidentifiedImageError
+    """Image files of ``directory`` sorted by name, as grayscale uint8 at the first image's size.
+
+    16-bit grayscale images are scaled to 8 bits (value / 257), never clipped; a floating-point image,
+    an unreadable file or one above Pillow's decompression-bomb limit is one InvalidInput line.
+    """
+    from PIL import Image
 
     directory = Path(directory)
     if not directory.is_dir():
@@ -129,14 +130,38 @@ def read_stimuli(directory: Path | str) -> np.ndarray:
     images: list[np.ndarray] = []
     size = None
     for path in files:
-        try:
-            with Image.open(path) as img:
-                gray = img.convert("L")
-                size = size or gray.size
-                images.append(np.asarray(gray.resize(size, Image.Resampling.BILINEAR) if gray.size != size else gray))
-        except (OSError, UnidentifiedImageError) as err:
-            raise InvalidInput(f"stimulus image {path} cannot be read ({err})", argument="stimuli") from err
+        gray = Image.fromarray(_read_gray(path))
+        size = size or gray.size
+        images.append(np.asarray(gray.resize(size, Image.Resampling.BILINEAR) if gray.size != size else gray))
     return np.stack(images).astype(np.uint8)
+
+
+def _read_gray(path: Path) -> np.ndarray:
+    """One stimulus image as grayscale uint8 (16-bit scaled, not clipped); InvalidInput if it cannot be."""
+    import warnings
+
+    from PIL import Image, UnidentifiedImageError
+
+    bomb = (Image.DecompressionBombError, Image.DecompressionBombWarning)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as img:
+                if img.mode == "F":
+                    raise InvalidInput(f"stimulus image {path} holds floating-point pixels; save it as an 8- or "
+                                       "16-bit image", argument="stimuli")
+                if img.mode == "I" or img.mode.startswith("I;16"):  # 16-bit grayscale (Pillow reads it as I;16 or I)
+                    values = np.asarray(img, dtype=np.int64)
+                    if values.size and (values.min() < 0 or values.max() > 65535):
+                        raise InvalidInput(f"stimulus image {path} holds 32-bit pixel values; save it as an 8- or "
+                                           "16-bit image", argument="stimuli")
+                    return np.round(values / 257.0).astype(np.uint8)
+                return np.asarray(img.convert("L"))
+    except bomb as err:
+        raise InvalidInput(f"stimulus image {path} is larger than Pillow's decompression-bomb limit of "
+                           f"{Image.MAX_IMAGE_PIXELS} pixels; resize it", argument="stimuli") from err
+    except (OSError, UnidentifiedImageError, ValueError, SyntaxError) as err:
+        raise InvalidInput(f"stimulus image {path} cannot be read ({err})", argument="stimuli") from err
 
 
 def _read_npz(path: Path) -> dict[str, np.ndarray]:

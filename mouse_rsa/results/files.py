@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,8 +28,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..cache import atomic_path, digest, path_part
-from ..errors import InvalidInput
+from ..cache import atomic_path, check_folder, digest, path_part
 from ..methods.base import LAYER_BASE, SITE_COLUMNS
 
 MODEL_FIELDS = ["model", "weights", "weights_source", "model_seed", "method", "layer_set"]
@@ -120,22 +118,19 @@ def sha256_file(path: Path) -> str:
 
 
 def check_writable(directory: Path | str, argument: str = "out") -> Path:
-    """Raise InvalidInput unless ``directory`` is, or can be created as, a writable directory.
+    """Raise WriteFailed unless ``directory`` is, or can be created as, a writable directory
+    (``mouse_rsa.cache.check_folder``). Creates nothing, so a run stopped by later bad input leaves nothing."""
+    return check_folder(directory, argument)
 
-    Creates nothing, so a run stopped by later bad input leaves nothing on disk.
-    """
-    directory = Path(directory)
-    existing = directory
-    while not existing.exists() and existing != existing.parent:
-        existing = existing.parent
-    problem = None
-    if not existing.is_dir():
-        problem = "is a regular file" if existing == directory else f"is under the regular file {existing}"
-    elif not os.access(existing, os.W_OK | os.X_OK):
-        problem = f"cannot be written ({existing} is read-only)"
-    if problem:
-        raise InvalidInput(f"{argument} {directory} {problem}; choose another path", argument=argument)
-    return directory
+
+def _readable_npz(path: Path) -> bool:
+    try:
+        with open(path, "rb") as handle, np.load(handle, allow_pickle=False) as f:
+            for name in f.files:
+                f[name]
+    except Exception:  # noqa: BLE001 - whatever a missing or damaged npz raises
+        return False
+    return True
 
 
 def _write_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
@@ -177,18 +172,28 @@ def write_unit(out: Path | str, result: UnitResult) -> list[Path]:
 
 def read_sidecar(path: Path) -> dict[str, Any]:
     """A sidecar whose files are all present and unchanged; anything else raises ValueError (the reason)."""
+    from .validate import scores_problem, sidecar_problem
+
     try:
         record = json.loads(path.read_text())
-        key, files = record["key"], record["files"]
-        entries = [(part, entry["name"], entry["sha256"]) for part, entry in files.items()]
-    except (OSError, ValueError, KeyError, TypeError, AttributeError) as err:
+    except (OSError, ValueError) as err:
         raise ValueError(f"unreadable sidecar ({type(err).__name__})") from err
-    if not isinstance(key, dict) or unit_key(key) != key.get("unit_key") or "scores" not in files:
+    problem = sidecar_problem(record)
+    if problem:
+        raise ValueError(f"malformed sidecar: {problem}")
+    key, files = record["key"], record["files"]
+    if unit_key(key) != key.get("unit_key"):
         raise ValueError("sidecar key does not match its digest")
-    for part, name, sha in entries:
-        data = path.parent / str(name)
-        if data.parent != path.parent or not data.is_file() or sha256_file(data) != sha:
-            raise ValueError(f"{part} file {name} is missing or changed")
+    for part, entry in files.items():
+        data = path.parent / entry["name"]
+        if data.parent != path.parent or not data.is_file() or sha256_file(data) != entry["sha256"]:
+            raise ValueError(f"{part} file {entry['name']} is missing or changed")
+    try:
+        problem = scores_problem(pd.read_csv(path.parent / files["scores"]["name"]), SCORE_COLUMNS)
+    except (OSError, ValueError) as err:  # pandas' ParserError is a ValueError
+        problem = f"unreadable ({type(err).__name__})"
+    if problem:
+        raise ValueError(f"scores file {files['scores']['name']}: {problem}")
     return record
 
 
@@ -214,9 +219,9 @@ def read_unit(out: Path | str, key: dict[str, Any]) -> dict[str, pd.DataFrame]:
 def write_targets(out: Path | str, targets) -> Path:
     """What scores are measured against, once per target key: the site RDMs (upper triangles) and
     ceilings, and for cell data each reliable cell's trial means and site (the stimulus bootstrap of
-    encoding scores reads them)."""
+    encoding scores reads them); written again when the file there cannot be read (truncated, damaged)."""
     path = Path(out) / path_part(targets.name) / f"targets-{targets.key}.npz"
-    if not path.is_file():
+    if not _readable_npz(path):
         arrays = {"sites": np.array([s.key for s in targets.sites], dtype="U"), "vectors": targets.site_vectors(),
                   "ceilings": np.array([s.ceiling for s in targets.sites]),
                   "n_stimuli": np.array(targets.n_stimuli, dtype=np.int64)}

@@ -29,6 +29,8 @@ import dataclasses
 import logging
 import math
 import os
+import re
+import socket
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,9 +50,11 @@ MIN_WORKER_BYTES = 6 * GIB
 BASE_WORKER_BYTES = 3 * GIB // 2  # interpreter, torch, targets, a batch's activations
 BYTES_PER_PARAMETER = 16  # weights and their copies, for models larger than the study's
 DEFAULT_RETRIES = 2
+SCHEDULER_TIMEOUT_S = 5.0
 # Unset Dask's MALLOC_TRIM_THRESHOLD_ in workers (see the module docstring); dask-config/ says the same.
 WORKER_CONFIG = {"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}
 WORKER_CONFIG_DIR = Path(__file__).with_name("dask-config")
+QUIET_WORKER = "mouse_rsa.sweep.quiet_worker"  # local workers leave Ctrl-C to the client
 
 
 @dataclass(frozen=True)
@@ -86,6 +90,7 @@ class ClusterOptions:
             low = 1 if name in ("jobs", "cores", "workers") else 0
             if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < low):
                 raise InvalidInput(f"{name} must be an integer of at least {low}, not {value!r}", argument=name)
+        _check_sizes(self)
         if self.scheduler is not None and self.cluster is not None:
             raise InvalidInput("give scheduler (a running cluster) or cluster (a batch system), not both",
                                argument="scheduler")
@@ -108,6 +113,63 @@ class ClusterOptions:
         if self.cluster is not None:
             return self.cores
         return max(1, _cpu_count() // self.gpus)
+
+
+WALLTIME = re.compile(r"(\d+-)?\d+(:\d{1,2}){0,2}")  # minutes, [D-]HH:MM[:SS], as batch systems take it
+MIN_WORKER_MEMORY = 2**30  # below this no study model runs
+
+
+def _byte_size(name: str, value: str) -> int:
+    """``value`` (e.g. "32GB", "8GiB") in bytes, or InvalidInput naming ``name``."""
+    from dask.utils import parse_bytes
+
+    try:
+        size = int(parse_bytes(value))
+    except (ValueError, TypeError) as err:
+        raise InvalidInput(f"{name} must be a size such as 8GB or 16GiB, not {value!r}", argument=name) from err
+    if size < MIN_WORKER_MEMORY:
+        raise InvalidInput(f"{name}={value} is less than the 1 GiB a worker needs; give a size such as 8GB",
+                           argument=name)
+    return size
+
+
+def _check_sizes(options: ClusterOptions) -> None:
+    """Memory and walltime in the forms Dask and the batch systems take, and not zero (checked before any work)."""
+    if options.memory is not None:
+        _byte_size("memory", options.memory)
+    if options.memory_limit is not None and options.memory_limit != "auto":
+        _byte_size("memory_limit", options.memory_limit)
+    walltime = options.walltime
+    if walltime is not None:
+        if not WALLTIME.fullmatch(str(walltime)):
+            raise InvalidInput(f"walltime must be HH:MM:SS (or D-HH:MM:SS, or minutes), not {walltime!r}",
+                               argument="walltime")
+        if not any(int(part) for part in re.split(r"[-:]", walltime)):
+            raise InvalidInput(f"walltime={walltime} is zero; give the time a job may run, e.g. 04:00:00",
+                               argument="walltime")
+
+
+def check_scheduler(options: ClusterOptions) -> None:
+    """InvalidInput, at once, when ``options.scheduler`` is not an address or nothing answers there."""
+    if options.scheduler is None:
+        return
+    from distributed.comm.addressing import get_address_host_port
+
+    address = options.scheduler
+    try:
+        host, port = get_address_host_port(address)
+    except ValueError as err:
+        raise InvalidInput(f"scheduler {address!r} is not an address like tcp://host:8786 ({err})",
+                           argument="scheduler") from err
+    except NotImplementedError:  # a transport without host and port (inproc, ucx): Dask checks it itself
+        return
+    try:
+        with socket.create_connection((host, port), timeout=SCHEDULER_TIMEOUT_S):
+            pass
+    except OSError as err:
+        raise InvalidInput(f"nothing answers at scheduler {address} ({err.strerror or type(err).__name__}); start "
+                           "one with `dask scheduler`, or leave the option out for a cluster on this machine",
+                           argument="scheduler") from err
 
 
 def _check_batch(options: ClusterOptions) -> None:
@@ -145,6 +207,7 @@ def local_cluster(options: ClusterOptions, need: int) -> Any:
     cluster = LocalCluster(n_workers=0 if options.gpus else n_workers, threads_per_worker=threads,
                            processes=True, memory_limit=options.memory_limit or MEMORY_LIMIT // n_workers,
                            dashboard_address=options.dashboard_address, silence_logs=logging.ERROR,
+                           preload=[QUIET_WORKER],
                            scheduler_kwargs={"allowed_failures": options.retries})
     if options.gpus:
         _add_gpu_workers(cluster, options.gpus)
@@ -212,7 +275,7 @@ def open_client(options: ClusterOptions, need: int) -> Iterator[Any]:
     from distributed import Client
 
     if options.scheduler is not None:
-        with Client(options.scheduler) as client:
+        with Client(options.scheduler, timeout=f"{SCHEDULER_TIMEOUT_S}s") as client:
             yield client
         return
     with dask.config.set(WORKER_CONFIG):
@@ -222,6 +285,9 @@ def open_client(options: ClusterOptions, need: int) -> Iterator[Any]:
                 cluster.scale(jobs=options.jobs)
             with Client(cluster) as client:
                 yield client
+        except KeyboardInterrupt:  # Ctrl-C or SIGTERM: closing half-busy workers logs tracebacks that say nothing
+            logging.getLogger("distributed").setLevel(logging.CRITICAL)
+            raise
         finally:
             cluster.close()
 

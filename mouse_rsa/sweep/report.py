@@ -27,7 +27,8 @@ STATUSES = ("done", "skipped", "failed")
 
 @dataclass
 class UnitRecord:
-    """One unit's fate in a sweep: ``status`` done | skipped (already finished) | failed (with ``reason``)."""
+    """One unit's fate in a sweep: ``status`` done | skipped (already finished, or pretrained weights that
+    cannot be had, with ``reason``) | failed (with ``reason``)."""
 
     key: dict[str, Any]
     status: str
@@ -85,8 +86,8 @@ class SweepReport:
         for model in models:
             lines.append(f"{model:<{width}}" + "".join(f"{counts[model, s]:>9}" for s in STATUSES))
         lines.append(f"{'total':<{width}}" + "".join(f"{len(self.of(s)):>9}" for s in STATUSES))
-        for record in self.failed:
-            lines.append(f"failed: {record.label}: {record.reason}")
+        for record in self.failed + [r for r in self.skipped if r.reason]:
+            lines.append(f"{record.status}: {record.label}: {record.reason}")
         return "\n".join(lines)
 
 

@@ -20,11 +20,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tqdm.auto import tqdm
-
 from .. import results
+from ..progress import progress_bar
 from ..units import prepare_targets, target_id
-from .clusters import ClusterOptions, describe, job_script, open_client, worker_memory
+from .clusters import ClusterOptions, check_scheduler, describe, job_script, open_client, worker_memory
 from .report import SweepReport, UnitRecord, append_log
 from .worker import START_TOPIC, GroupOutcome, one_line, run_group
 
@@ -59,18 +58,27 @@ def memory_needed(units: Sequence[Unit]) -> int:
 
 
 def sweep(units: Sequence[Unit], out: str | Path, options: ClusterOptions | None = None,
-          progress: bool = True) -> SweepReport:
+          progress: bool = True, weights: str = "both") -> SweepReport:
     """Run ``units`` (from ``mouse_rsa.units.plan``) on Dask and write each under ``out``.
 
-    Units already finished under ``out`` are skipped; the rest run on the cluster ``options``
-    describes (default: a LocalCluster sized to this machine). Returns every unit's status
-    (done / skipped / failed with a one-line reason); timings go to ``out/sweep-log.csv``.
+    Every option is checked first (``mouse_rsa.preflight``, and the scheduler's address answers). Units
+    already finished under ``out`` are skipped; the rest run on the cluster ``options`` describes
+    (default: a LocalCluster sized to this machine). ``weights``: what the units were planned with;
+    under ``both`` a pretrained unit whose weights cannot be had is skipped with its reason, otherwise
+    it stops the sweep before any work. Returns every unit's status (done / skipped / failed with a
+    one-line reason); timings go to ``out/sweep-log.csv``.
     """
+    from ..preflight import check_before_work, without_unavailable_weights
+
     start = time.perf_counter()
     options = options or ClusterOptions()
-    results.check_writable(out)
+    check_before_work(units, out)
+    check_scheduler(options)
     targets = prepare_targets(units)
+    units, unavailable = without_unavailable_weights(units, targets, weights, out)
     report = SweepReport()
+    report.records += [UnitRecord(unit.key(targets[target_id(unit)]), "skipped", reason=why)
+                       for unit, why in unavailable.items()]
     todo = []
     for unit in units:
         key = unit.key(targets[target_id(unit)])
@@ -78,8 +86,6 @@ def sweep(units: Sequence[Unit], out: str | Path, options: ClusterOptions | None
             report.records.append(UnitRecord(key, "skipped"))
         else:
             todo.append(unit)
-    for tid in {target_id(u) for u in todo}:
-        results.write_targets(out, targets[tid])
     if todo:
         with open_client(options, memory_needed(todo)) as client:
             _Dispatch(client, options, Path(out), targets, start).run(todo, report, progress)
@@ -126,7 +132,7 @@ class _Dispatch:
         self.client.wait_for_workers(1)
         groups = sorted(feature_groups(todo), key=lambda g: -expected_cost(g[0].model))  # largest first
         pending = {self._submit(groups[i], i): i for i in range(len(groups))}
-        bar = tqdm(total=len(todo), desc="sweep", unit="unit", disable=not progress)
+        bar = progress_bar(total=len(todo), desc="sweep", unit="unit", disable=not progress)
         try:
             done = as_completed(list(pending))
             for future in done:
@@ -171,6 +177,7 @@ class _Dispatch:
             return [dataclasses.replace(base, key=key) for key in keys]
         records = []
         for result in outcome.results:
+            results.write_targets(self.out, self.targets[target_id(group[0])])  # with the first unit, never before
             results.write_unit(self.out, result)
             records.append(dataclasses.replace(base, key=result.key, status="done", timings=dict(result.timings)))
         return records
