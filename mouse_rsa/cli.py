@@ -47,7 +47,8 @@ HELP = {
     "min_cells": "reliable cells a site needs",
     "reliability_splits": "random split-halves averaged per cell",
     "batch_size": "images per forward pass",
-    "precision": "floating-point precision of the forward pass: float32 (TF32 off) or float64",
+    "precision": "arithmetic of the forward pass: float32 (TF32 off, reproducible), tf32 or bfloat16 (faster on "
+                 "a GPU, not bit-reproducible) or float64; part of every result's key",
     "device": "where the network runs: auto, cpu, cuda or cuda:N",
     "use_cache": "",
 }

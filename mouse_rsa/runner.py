@@ -87,6 +87,7 @@ def usable_layers(grams: LayerGrams, model: str) -> LayerGrams:
 
 def run_units(units: Sequence[Unit], targets: Targets, progress: bool = True) -> list[results.UnitResult]:
     """Run units that share features (see ``feature_groups``): build once, extract once, score each."""
+    from .arrays import scoring_device
     from .methods.folds import stimulus_folds
 
     if len({u.features_id for u in units}) != 1:
@@ -101,7 +102,7 @@ def run_units(units: Sequence[Unit], targets: Targets, progress: bool = True) ->
         s = unit.settings
         method = registry.get(unit.method)
         design = registry.Design(stimulus_folds(targets.n_stimuli, s.folds, s.repeats, s.cv_seed), s.cv_seed,
-                                 unit.permutations, s.ridge_criterion)
+                                 unit.permutations, s.ridge_criterion, scoring_device(s.device))
         scored = method.score(grams, targets, design)
         null = scored.null if scored.null is not None else np.empty((0, len(targets.sites)))
         keep_rdms = method.keeps_layer_rdms and s.layers == "latent"
@@ -139,6 +140,10 @@ def _prepare(units: list[Unit], out: str | Path | None, weights: str,
              resume: bool) -> tuple[Targets, list[Unit], list[str]]:
     """Check every option before any work (``mouse_rsa.preflight``), load the targets once for all units and
     drop the pretrained units whose weights cannot be had (under ``weights='both'``; the lines say which)."""
+    from .features.device import check_device
+
+    for device in dict.fromkeys(u.settings.device for u in units):
+        check_device(device)  # a GPU that is not here: one line before any work
     check_before_work(units, out)
     prepared = prepare_targets(units)
     (targets,) = prepared.values()  # one settings object: one neural target

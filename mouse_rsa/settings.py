@@ -32,7 +32,7 @@ from pathlib import Path
 from .errors import InvalidInput
 
 DEVICES = ("auto", "cpu", "cuda")  # and cuda:N
-PRECISIONS = ("float32", "float64")
+PRECISIONS = ("float32", "tf32", "bfloat16", "float64")  # mouse_rsa.features.placement says what each computes
 MAX_SEED = 2**32 - 1
 SEEDS = ("model_seed", "cv_seed", "target_seed")
 MAX_PERMUTATIONS = 100_000

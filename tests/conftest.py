@@ -22,6 +22,37 @@ def private_caches(tmp_path_factory):
             os.environ[key] = value
 
 
+def pytest_collection_modifyitems(config, items):
+    """Tests marked ``gpu`` are skipped on a machine without a CUDA GPU."""
+    from mouse_rsa.features.device import device_kind
+
+    if device_kind("auto") != "cuda":
+        skip = pytest.mark.skip(reason="needs a CUDA GPU")
+        for item in items:
+            if "gpu" in item.keywords:
+                item.add_marker(skip)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def cpu_by_default():
+    """Tests see no GPU (``auto`` is cpu), so that no test's numbers, and no cached file, depend on the
+    machine's device; yields the real check, which ``gpu`` tests get back."""
+    from mouse_rsa.features import device
+
+    real = device._nvidia_driver
+    device._nvidia_driver = lambda: False
+    yield real
+    device._nvidia_driver = real
+
+
+@pytest.fixture(autouse=True)
+def gpu_when_marked(request, cpu_by_default, monkeypatch):
+    if request.node.get_closest_marker("gpu") is not None:
+        from mouse_rsa.features import device
+
+        monkeypatch.setattr(device, "_nvidia_driver", cpu_by_default)
+
+
 @pytest.fixture(scope="session")
 def demo():
     """The demo dataset (built once per test session into the private cache)."""

@@ -171,3 +171,11 @@ def test_compare_prints_paired_tests(capsys, demo_results, tmp_path):
     code, _, err = run(capsys, "compare", str(demo_results), "-o", str(tmp_path / "c.csv"))
     assert code == 2 and "has both pretrained and random" in err and "--weights pretrained" in err
     assert not (tmp_path / "c.csv").exists()
+
+
+def test_a_gpu_that_is_not_here_is_one_line_before_any_work(capsys, tmp_path):
+    out = tmp_path / "results"
+    code, _, err = run(capsys, "benchmark", "--model", "gabor", "--dataset", "demo", "--device", "cuda:1",
+                       "--out", str(out))
+    assert code == 2 and len(err.strip().splitlines()) == 1 and not out.exists()
+    assert "device cuda:1 was asked for but no CUDA GPU is visible here; use --device auto or cpu" in err

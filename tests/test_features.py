@@ -149,11 +149,55 @@ def test_unknown_layer_pattern_is_an_error():
 
 def test_device_choice(monkeypatch):
     from mouse_rsa.errors import InvalidInput
+    from mouse_rsa.features import device
 
     assert features.resolve_device("cpu").type == "cpu"
+    monkeypatch.setattr(device, "_nvidia_driver", lambda: True)
     for available, expected in ((True, "cuda"), (False, "cpu")):
         monkeypatch.setattr(torch.cuda, "is_available", lambda available=available: available)
         assert features.resolve_device(None).type == expected and features.resolve_device("auto").type == expected
-    with pytest.raises(InvalidInput, match="CUDA GPU") as err:
+    with pytest.raises(InvalidInput, match="no CUDA GPU is visible here; use --device auto or cpu") as err:
         features.resolve_device("cuda")
     assert err.value.argument == "device"
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    assert features.resolve_device("cuda:1") == torch.device("cuda:1")
+    with pytest.raises(InvalidInput, match=r"device cuda:2 was asked for but only 2 CUDA GPU\(s\) \(cuda:0 to cuda:1\)"):
+        features.resolve_device("cuda:2")
+    with pytest.raises(InvalidInput, match="auto, cpu, cuda or cuda:N"):
+        features.resolve_device("gpu")
+
+
+def test_the_callers_module_is_put_back_where_it_was():
+    """Extraction lends the module to its device and precision and gives it back as it found it."""
+    model = model_zoo.create("squeezenet1_1", "random", seed=0)
+    model.module.train()
+    before = {k: v.clone() for k, v in model.module.state_dict().items()}
+    extract(model, _images(3), layers="classifier.*", run=Run(precision="float64", progress=False))
+    params = list(model.module.parameters())
+    assert {p.dtype for p in params} == {torch.float32} and {p.device.type for p in params} == {"cpu"}
+    assert model.module.training
+    assert all(torch.equal(before[k], v) for k, v in model.module.state_dict().items())
+
+
+def test_sketch_signs_are_kept_on_the_host_only():
+    signs, ones = features.count_sketch(5000, 97, seed=3)
+    assert signs.device.type == "cpu" and ones.device.type == "cpu"
+
+
+def test_precisions_are_the_settings_and_fast_ones_stay_close():
+    """tf32 is float32 on a CPU (TF32 is a GPU's); bfloat16 autocast keeps every RDM within 0.05 of float32's
+    (r > 0.99)."""
+    from mouse_rsa.features.placement import STORAGE
+    from mouse_rsa.settings import PRECISIONS
+
+    assert set(STORAGE) == set(PRECISIONS)
+    model = model_zoo.create("resnet18", "random", seed=0)
+    images = _natural_crops(12)
+    got = {p: extract(model, images, layers=["layer3", "layer4", "avgpool"], run=Run(precision=p, progress=False))
+           for p in ("float32", "tf32", "bfloat16")}
+    assert np.array_equal(got["float32"].gram, got["tf32"].gram)
+    i, j = np.triu_indices(len(images), k=1)
+    for a, b in zip(got["float32"].rdms(), got["bfloat16"].rdms()):
+        assert np.corrcoef(a[i, j], b[i, j])[0, 1] > 0.99 and np.abs(a - b).max() < 0.05
+    assert not np.array_equal(got["float32"].gram, got["bfloat16"].gram)

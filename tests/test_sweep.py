@@ -39,7 +39,7 @@ from mouse_rsa.units import plan
 
 MODELS = ["pixels", "random_features"]
 SEEDS = [0, 1]
-SETTINGS = Settings(dataset="demo", use_cache=False)
+SETTINGS = Settings(dataset="demo", use_cache=False, device="cpu")  # what a sweep without --gpus records
 NO_DASHBOARD = {"dashboard_address": ":0"}  # any free port: tests may run side by side
 
 
@@ -267,15 +267,37 @@ def test_local_gpu_workers_each_see_one_gpu():
     assert sorted(seen.values()) == ["0", "1"] and resources == [{"GPU": 1}, {"GPU": 1}]
 
 
-def test_local_workers_keep_the_default_malloc_thresholds(monkeypatch):
-    """Dask's MALLOC_TRIM_THRESHOLD_ (1.7x slower extraction) is dropped; its thread caps stay."""
+def test_local_workers_keep_the_default_malloc_thresholds_and_see_no_gpu(monkeypatch):
+    """Dask's MALLOC_TRIM_THRESHOLD_ (1.7x slower extraction) is dropped; its thread caps stay; without
+    --gpus a worker sees no GPU."""
     # a nanny started earlier in this process (the plain LocalCluster fixture) leaves Dask's value in
     # os.environ, and workers inherit the environment: start from a user's shell, which has none
     monkeypatch.delenv("MALLOC_TRIM_THRESHOLD_", raising=False)
     with open_client(ClusterOptions(workers=1, **NO_DASHBOARD), need=2**30) as client:
         client.wait_for_workers(1)
-        seen = client.run(lambda: (os.environ.get("MALLOC_TRIM_THRESHOLD_"), os.environ.get("OMP_NUM_THREADS")))
-    assert list(seen.values()) == [(None, "1")]
+        seen = client.run(lambda: (os.environ.get("MALLOC_TRIM_THRESHOLD_"), os.environ.get("OMP_NUM_THREADS"),
+                                   os.environ.get("CUDA_VISIBLE_DEVICES")))
+    assert list(seen.values()) == [(None, "1", "")]
+
+
+def test_on_a_gpu_host_workers_are_cpu_only_unless_given_gpus(monkeypatch):
+    """A client that sees a GPU (faked) still keys and runs a sweep's units on the CPU without --gpus; with
+    --gpus each unit runs on its worker's one GPU."""
+    from mouse_rsa.features import device
+    from mouse_rsa.sweep.run import on_workers
+
+    monkeypatch.setattr(device, "_nvidia_driver", lambda: True)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    units = plan(MODELS[:1], Settings(dataset="demo"), weights="fixed")
+    assert units[0].feature_fields()["device"] == "cuda"  # what benchmark would run here
+    cpu = on_workers(units, ClusterOptions())
+    assert cpu[0].settings.device == "cpu" and cpu[0].feature_fields()["device"] == "cpu"
+    assert on_workers(units, ClusterOptions(gpus=2))[0].settings.device == "cuda"
+    with pytest.raises(InvalidInput, match="needs GPU workers: give --gpus N"):
+        on_workers(plan(MODELS[:1], Settings(dataset="demo", device="cuda"), weights="fixed"), ClusterOptions())
+    with pytest.raises(InvalidInput, match="sees its one GPU as cuda"):
+        on_workers(plan(MODELS[:1], Settings(dataset="demo", device="cuda:1"), weights="fixed"),
+                   ClusterOptions(gpus=2))
 
 
 def test_batch_workers_read_the_malloc_setting_unless_the_user_has_a_dask_config(monkeypatch):

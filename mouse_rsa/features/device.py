@@ -7,7 +7,10 @@ laptop's warm run (features cached) stays torch-free.
 """
 from __future__ import annotations
 
+import re
 from pathlib import Path
+
+from ..errors import InvalidInput
 
 
 def _nvidia_driver() -> bool:
@@ -25,3 +28,22 @@ def device_kind(device: str) -> str:
     import torch
 
     return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def check_device(device: str) -> None:
+    """InvalidInput, in one line, when ``device`` is not auto, cpu, cuda or cuda:N, or names a CUDA GPU that is
+    not visible here (torch is imported only for a CUDA device on a machine with an NVIDIA driver)."""
+    if device in ("auto", "cpu"):
+        return
+    if not re.fullmatch(r"cuda(:\d+)?", device):
+        raise InvalidInput(f"device must be auto, cpu, cuda or cuda:N, not {device!r}", argument="device")
+    visible = 0
+    if _nvidia_driver():
+        import torch
+
+        visible = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    index = int(device.partition(":")[2] or 0)
+    if index >= visible:
+        seen = f"only {visible} CUDA GPU(s) (cuda:0 to cuda:{visible - 1}) are" if visible else "no CUDA GPU is"
+        raise InvalidInput(f"device {device} was asked for but {seen} visible here; use --device auto or cpu",
+                           argument="device")

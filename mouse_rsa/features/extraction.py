@@ -19,15 +19,19 @@ A prime modulus makes the units that share a bucket come from scattered channels
 whatever the layer's shape. The sketch is a fold: the signed batch viewed as (batch, d // p, p) and
 summed over its middle axis a few folds at a time, with the centring done afterwards,
 S(x − m·1) = Sx − m·S1, so the sketch reads each activation once (the mean is the only other
-pass) and no centred copy is made; the signs are drawn once per (d, p, seed) and kept for the
-process. Peak memory is then one batch of activations, a few MB of work space, and 118 × p floats
-per layer, whatever the layer's size.
+pass) and no centred copy is made; the signs are drawn once per (d, p, seed) and kept on the host
+for the process (each extraction copies the ones it uses to its device once, and drops them after).
+Peak memory is then one batch of activations, a few MB of work space, and 118 × p floats per layer,
+whatever the layer's size.
+
+Everything stays on the extraction's device (``mouse_rsa.features.placement``): the patterns are
+sketched, centred and kept there, and each layer's Gram is formed there in float64 at the end, so a
+unit makes one host copy per layer (its Gram and means) instead of two per layer and batch.
 
 The on-disk cache of these summaries is ``mouse_rsa.features.cache``.
 """
 from __future__ import annotations
 
-import contextlib
 import functools
 import math
 from collections.abc import Iterator, Sequence
@@ -42,6 +46,7 @@ from model_zoo.layers import LayerTap
 from ..errors import InvalidInput
 from ..progress import progress_bar
 from .grams import LayerGrams
+from .placement import STORAGE, numerics, placed, release, resolve_device
 
 DEFAULT_MAX_DIM = 4096
 LayerPattern = str | Sequence[str] | None   # all layers, a glob, or exact names / globs
@@ -59,17 +64,16 @@ def sketch_size(max_dim: int) -> int:
 
 
 @functools.lru_cache(maxsize=64)
-def count_sketch(n_features: int, n_components: int, seed: int,
-                 device: str = "cpu") -> tuple[torch.Tensor, torch.Tensor]:
+def count_sketch(n_features: int, n_components: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
     """Signs σ (n_features,) float32 of the count-sketch that sends unit j to bucket j mod
-    ``n_components``, and the sketch S1 (n_components,) of a pattern of ones.
+    ``n_components``, and the sketch S1 (n_components,) of a pattern of ones, on the host.
 
     Drawn from ``seed`` and the two sizes only, so every model and weight set with a layer of this
-    size shares them; kept for the process.
+    size shares them; kept for the process (host memory only: an extraction copies them to its device).
     """
     rng = np.random.default_rng([seed, n_features, n_components])
-    signs = torch.from_numpy(rng.integers(0, 2, n_features, dtype=np.int8).astype(np.float32) * 2 - 1).to(device)
-    return signs, sketch(torch.ones(1, n_features, device=device), signs, n_components)[0]
+    signs = torch.from_numpy(rng.integers(0, 2, n_features, dtype=np.int8).astype(np.float32) * 2 - 1)
+    return signs, sketch(torch.ones(1, n_features), signs, n_components)[0]
 
 
 def sketch(x: torch.Tensor, signs: torch.Tensor, n_components: int) -> torch.Tensor:
@@ -87,27 +91,12 @@ def sketch(x: torch.Tensor, signs: torch.Tensor, n_components: int) -> torch.Ten
     return out
 
 
-def resolve_device(device: str | None) -> torch.device:
-    """The torch device of ``device`` (auto, cpu, cuda, cuda:N); InvalidInput when that GPU is not visible."""
-    if device in (None, "auto"):
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if device == "cpu":
-        return torch.device("cpu")
-    if not str(device).startswith("cuda"):
-        raise InvalidInput(f"device {device!r} is unknown; use auto, cpu, cuda or cuda:N", argument="device")
-    index = torch.device(device).index or 0
-    if not torch.cuda.is_available() or index >= torch.cuda.device_count():
-        raise InvalidInput(f"device {device!r} was asked for but {torch.cuda.device_count()} CUDA GPU(s) are "
-                           "visible; use cpu", argument="device")
-    return torch.device(device)
-
-
 @dataclass(frozen=True)
 class Run:
     """How an extraction runs: images per pass, device, floating-point precision, progress bar.
 
-    ``precision`` is float32 (the networks' own; TF32 off) or float64 (the network and its inputs in
-    double precision: slower, and the same features on every machine to about 1e-12).
+    ``precision``: float32 (the networks' own; TF32 off), tf32, bfloat16 or float64
+    (``mouse_rsa.features.placement`` says what each computes).
     ``bn_calibration``: set every batch-norm layer's statistics from the stimuli first (``calibrate_batchnorm``).
     """
 
@@ -142,28 +131,21 @@ def calibrate_batchnorm(module: torch.nn.Module, batches: Iterator[torch.Tensor]
     return len(norms)
 
 
-@contextlib.contextmanager
-def exact_float32() -> Iterator[None]:
-    """TF32 off and deterministic cuDNN while extracting (a GPU's TF32 matmuls round to 10 bits)."""
-    saved = (torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32,
-             torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark)
-    torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = False
-    torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = True, False
-    try:
-        yield
-    finally:
-        (torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32,
-         torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark) = saved
-
-
 class _Collector:
-    """Receives each layer's output batch, centres it (sketching it first if large), and stores it."""
+    """Receives each layer's output batch, centres it (sketching it first if large) and keeps it on the
+    device; ``result`` forms every layer's Gram there and copies it to the host once."""
 
     def __init__(self, max_dim: int, seed: int, device: torch.device, dtype: torch.dtype):
         self.max_dim, self.seed, self.device, self.dtype = max_dim, seed, device, dtype
         self.parts: dict[str, list[torch.Tensor]] = {}
         self.means: dict[str, list[torch.Tensor]] = {}
         self.n_units: dict[str, int] = {}
+        self.signs: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}  # this extraction's copies, by layer size
+
+    def _signs(self, d: int, p: int) -> tuple[torch.Tensor, torch.Tensor]:
+        if d not in self.signs:
+            self.signs[d] = tuple(t.to(self.device) for t in count_sketch(d, p, self.seed))  # type: ignore[assignment]
+        return self.signs[d]
 
     def __call__(self, name: str, output: torch.Tensor) -> None:
         x = output.detach().flatten(1).to(self.dtype)
@@ -171,22 +153,22 @@ class _Collector:
         d = x.shape[1]
         if d > self.max_dim:
             p = sketch_size(self.max_dim)
-            signs, ones = count_sketch(d, p, self.seed, str(self.device))
+            signs, ones = self._signs(d, p)
             z = sketch(x, signs, p) - mean * ones          # = sketch of the centred pattern
         else:
             z = x - mean
         if name not in self.parts:
             self.parts[name], self.means[name], self.n_units[name] = [], [], d
-        self.parts[name].append(z.cpu())
-        self.means[name].append(mean[:, 0].double().cpu())
+        self.parts[name].append(z)
+        self.means[name].append(mean[:, 0])
 
     def result(self) -> LayerGrams:
         names = list(self.parts)
         grams, means = [], []
         for name in names:
             z = torch.cat(self.parts.pop(name)).double()
-            grams.append((z @ z.T).numpy())
-            means.append(torch.cat(self.means[name]).numpy())
+            grams.append((z @ z.T).cpu().numpy())
+            means.append(torch.cat(self.means.pop(name)).double().cpu().numpy())
         n_units = np.array([self.n_units[n] for n in names], dtype=np.int64)
         return LayerGrams(names, np.stack(grams), np.stack(means), n_units, n_units > self.max_dim)
 
@@ -201,21 +183,32 @@ def extract(
 ) -> LayerGrams:
     """Run ``images`` (uint8, N × H × W) through ``model`` once, in eval mode without gradients, and
     summarise every layer (or those matching ``layers``: a glob, or a list of exact names and globs)
-    in forward order; layers above ``max_dim`` units are count-sketched with signs from ``seed``."""
+    in forward order; layers above ``max_dim`` units are count-sketched with signs from ``seed``.
+    ``model.module`` is lent to ``run.device`` and put back where it was; the device's cached memory is
+    released afterwards."""
     dev = resolve_device(run.device)
-    dtype = {"float32": torch.float32, "float64": torch.float64}[run.precision]
-    module = model.module.to(device=dev, dtype=dtype).eval()
+    if run.precision not in STORAGE:
+        raise InvalidInput(f"precision must be one of {', '.join(STORAGE)}, not {run.precision!r}",
+                           argument="precision")
+    dtype = STORAGE[run.precision]
     collector = _Collector(max_dim, seed, dev, dtype)
     batches = range(0, len(images), run.batch_size)
-    if run.bn_calibration:
-        with torch.no_grad(), exact_float32():
-            calibrate_batchnorm(module, (model.preprocess(images[start:start + run.batch_size], dev).to(dtype)
-                                         for start in batches))
-    with torch.no_grad(), exact_float32(), LayerTap(module, collector, layers):
-        for start in progress_bar(batches, desc=f"{model.name} ({model.weights})", unit="batch",
-                          disable=not run.progress, leave=False):
-            module(model.preprocess(images[start:start + run.batch_size], dev).to(dtype))
-    if not collector.parts:
-        raise InvalidInput(f"layers {layers!r} match no layer of {model.name}; "
-                           f"list them with `mouse-rsa layers {model.name}`", argument="layers")
-    return collector.result()
+    try:
+        with placed(model.module, dev, dtype) as module:
+            if run.bn_calibration:
+                with torch.no_grad(), numerics(run.precision, dev):
+                    calibrate_batchnorm(module, (model.preprocess(images[start:start + run.batch_size], dev)
+                                                 .to(dtype) for start in batches))
+            # no_grad, not inference_mode: LayerTap tells an in-place layer from a pass-through by the tensors'
+            # version counters, which inference tensors lack (the forward pass costs the same either way)
+            with torch.no_grad(), numerics(run.precision, dev), LayerTap(module, collector, layers):
+                for start in progress_bar(batches, desc=f"{model.name} ({model.weights})", unit="batch",
+                                          disable=not run.progress, leave=False):
+                    module(model.preprocess(images[start:start + run.batch_size], dev).to(dtype))
+        if not collector.parts:
+            raise InvalidInput(f"layers {layers!r} match no layer of {model.name}; "
+                               f"list them with `mouse-rsa layers {model.name}`", argument="layers")
+        return collector.result()
+    finally:
+        del collector
+        release(dev)

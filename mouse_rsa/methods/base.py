@@ -47,13 +47,15 @@ LAYER_BASE = ["area", "cortical_layer", "site", "layer", "layer_index", "layer_d
 @dataclass(frozen=True)
 class Design:
     """How a unit is cross-validated: the held-out stimulus sets of every repeat, the seed they came from
-    (the cross-validation seed), how many stimulus permutations give its chance level, and how a
-    penalised method chooses its penalty (``criterion``: loo or gcv)."""
+    (the cross-validation seed), how many stimulus permutations give its chance level, how a
+    penalised method chooses its penalty (``criterion``: loo or gcv), and where the fits run
+    (``device``: None, numpy on the host; else a torch device, ``mouse_rsa.arrays.scoring_device``)."""
 
     partitions: list[list[np.ndarray]]
     seed: int
     permutations: int = 0
     criterion: str = "loo"
+    device: str | None = None
 
     def permutation_orders(self, n_stimuli: int) -> np.ndarray:
         """(permutations, n_stimuli): the stimulus orders of the null, drawn from the cross-validation seed

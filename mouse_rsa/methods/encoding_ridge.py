@@ -36,6 +36,10 @@ cells. Since the held-out Pearson r of a fold is averaged over every assignment 
 responses, its expectation under the null is 0 whatever the fit, so this chance level sits near 0
 (unlike RSA's). The unit keeps each cell's nested held-out predictions and fold labels for the
 stimulus bootstrap (``resample_scores``).
+
+The fits are written against one array namespace (``mouse_rsa.arrays``): numpy on a CPU, torch on the
+unit's GPU (``Design.device``), where the per-fold eigendecompositions, leave-one-out products and
+permuted refits stay; only each fold's scores and predictions come back to the host.
 """
 from __future__ import annotations
 
@@ -45,7 +49,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from ..rdm import pearson
+from .. import arrays
+from ..arrays import Device
 from .base import Design, Method, MethodResult, layer_rows, signed_r2, site_columns, with_best_layer
 
 if TYPE_CHECKING:
@@ -60,17 +65,20 @@ _COLUMNS = 1024  # response columns (cells × permutations) fitted at once: Uᵀ
 def _training_means(k_train: np.ndarray) -> np.ndarray:
     """Column means (layers, n) of each training kernel, one 2-D reduction per layer: the rounding of
     the per-layer solver this replaced, so near-tied penalties are chosen as before."""
-    return np.stack([k.mean(axis=0) for k in k_train])
+    xp = arrays.namespace(k_train)
+    return xp.stack([xp.mean(k, axis=0) for k in k_train])
 
 
 def _center_train(k: np.ndarray, row: np.ndarray) -> np.ndarray:
     """Double-centred kernels (layers, n, n) given their column means ``row`` (layers, n)."""
-    return k - row[:, None, :] - row[:, :, None] + row.mean(axis=1)[:, None, None]
+    xp = arrays.namespace(k)
+    return k - row[:, None, :] - row[:, :, None] + xp.mean(row, axis=1)[:, None, None]
 
 
 def _center_test(k_test: np.ndarray, row: np.ndarray) -> np.ndarray:
     """Test rows (layers, n_test, n) centred with the training kernels' column means (layers, n)."""
-    return k_test - row[:, None, :] - k_test.mean(axis=2, keepdims=True) + row.mean(axis=1)[:, None, None]
+    xp = arrays.namespace(k_test)
+    return k_test - row[:, None, :] - xp.mean(k_test, axis=2, keepdims=True) + xp.mean(row, axis=1)[:, None, None]
 
 
 @dataclass
@@ -86,50 +94,58 @@ class FoldBasis:
     @classmethod
     def of(cls, kernels: np.ndarray, train: np.ndarray, test: np.ndarray,
            alphas: np.ndarray = DEFAULT_ALPHAS) -> FoldBasis:
-        """Only the ``train`` × ``train`` and ``test`` × ``train`` blocks of ``kernels`` are read."""
-        k_train = np.ascontiguousarray(kernels[:, train][:, :, train])     # (numpy puts the layer axis last)
+        """Only the ``train`` × ``train`` and ``test`` × ``train`` blocks of ``kernels`` (numpy, or torch on
+        the device the fit runs on) are read."""
+        xp = arrays.namespace(kernels)
+        k_train = arrays.contiguous(kernels[:, train][:, :, train])     # (numpy puts the layer axis last)
         row = _training_means(k_train)
-        evals, evecs = np.linalg.eigh(_center_train(k_train, row))
-        evals = np.clip(evals, 0.0, None)
-        k_test = _center_test(np.ascontiguousarray(kernels[:, test][:, :, train]), row)
-        scale = np.maximum(evals.sum(axis=1) / max(len(train) - 1, 1), 1e-300)
-        return cls(evals, evecs, k_test @ evecs, np.asarray(alphas, dtype=np.float64)[None] * scale[:, None])
+        evals, evecs = xp.linalg.eigh(_center_train(k_train, row))
+        evals = xp.clip(evals, 0.0)
+        k_test = _center_test(arrays.contiguous(kernels[:, test][:, :, train]), row)
+        scale = xp.clip(xp.sum(evals, axis=1) / max(len(train) - 1, 1), 1e-300)
+        return cls(evals, evecs, k_test @ evecs, arrays.like(np.asarray(alphas, dtype=np.float64), evals)[None]
+                   * scale[:, None])
 
     def project(self, yc: np.ndarray) -> np.ndarray:
         """Uᵀ yc of every layer, (layers, n_train, columns), as one product."""
+        xp = arrays.namespace(yc)
         n_layers, n = self.evals.shape
-        return (self.evecs.transpose(0, 2, 1).reshape(n_layers * n, n) @ yc).reshape(n_layers, n, -1)
+        return xp.reshape(xp.reshape(xp.permute_dims(self.evecs, (0, 2, 1)), (n_layers * n, n)) @ yc,
+                          (n_layers, n, -1))
 
     def penalties(self, uty: np.ndarray, criterion: str = "loo") -> tuple[np.ndarray, np.ndarray]:
         """Per layer and column, the penalty ``criterion`` chooses: (its error, its grid index), (layers, columns)."""
+        xp = arrays.namespace(uty)
         n = self.evals.shape[1]
         shrink = self.evals[:, None, :] / (self.evals[:, None, :] + self.grid[:, :, None])   # (layers, alphas, n)
         if criterion == "gcv":  # (1/n)‖(I − H) yc‖² / (1 − tr H / n)², tr H = 1 + Σ s (the intercept and the ridge)
             residual = (1.0 - shrink) ** 2 @ (uty * uty)                                    # (layers, alphas, cols)
             with np.errstate(invalid="ignore", divide="ignore"):
-                error = n * residual / (n - 1.0 - shrink.sum(axis=2))[:, :, None] ** 2
-            error = np.where(np.isfinite(error), error, np.inf)
+                error = n * residual / (n - 1.0 - xp.sum(shrink, axis=2))[:, :, None] ** 2
+            error = xp.where(xp.isfinite(error), error, xp.inf)
         else:  # exact leave-one-out: residuals over 1 − the hat matrix's diagonal (1/n + U² s)
-            error = np.stack([self._loo(layer, shrink[layer], uty[layer]) for layer in range(len(uty))])
-        best = np.argmin(error, axis=1)
-        return np.take_along_axis(error, best[:, None], axis=1)[:, 0], best
+            error = xp.stack([self._loo(layer, shrink[layer], uty[layer]) for layer in range(len(uty))])
+        best = xp.argmin(error, axis=1)
+        return xp.take_along_axis(error, best[:, None], axis=1)[:, 0], best
 
     def _loo(self, layer: int, shrink: np.ndarray, uty: np.ndarray) -> np.ndarray:
+        xp = arrays.namespace(uty)
         evecs, n = self.evecs[layer], len(shrink[0])
         leverage = 1.0 - (1.0 / n + shrink @ (evecs ** 2).T)                       # (alphas, n)
         loo_map = evecs[None] * (1.0 - shrink)[:, None, :] / leverage[:, :, None]  # (alphas, n, n)
-        residuals = (loo_map.reshape(-1, n) @ uty).reshape(len(shrink), n, -1)
-        return np.einsum("anc,anc->ac", residuals, residuals) / n
+        residuals = xp.reshape(xp.reshape(loo_map, (-1, n)) @ uty, (len(shrink), n, -1))
+        return xp.einsum("anc,anc->ac", residuals, residuals) / n
 
     def predict(self, uty: np.ndarray, best: np.ndarray, layers: np.ndarray | None = None) -> np.ndarray:
         """Centred test predictions at the chosen penalties ``best`` (layers, columns): of every layer
         (layers, n_test, columns), or with ``layers`` (columns,) of that layer only (n_test, columns)."""
-        alpha = np.take_along_axis(self.grid, best, axis=1)                        # (layers, cols)
+        xp = arrays.namespace(uty)
+        alpha = xp.take_along_axis(self.grid, best, axis=1)                        # (layers, cols)
         if layers is None:
             return self.test_rows @ (uty / (self.evals[:, :, None] + alpha[:, None, :]))
-        out = np.empty((self.test_rows.shape[1], uty.shape[2]))
-        for layer in np.unique(layers):
-            cols = np.flatnonzero(layers == layer)
+        out = xp.empty((self.test_rows.shape[1], uty.shape[2]), dtype=uty.dtype, device=arrays.device_of(uty))
+        for layer in np.unique(arrays.host(layers)):
+            cols = xp.nonzero(layers == int(layer))[0]
             coef = uty[layer][:, cols] / (self.evals[layer][:, None] + alpha[layer, cols][None, :])
             out[:, cols] = self.test_rows[layer] @ coef
         return out
@@ -149,11 +165,12 @@ def ridge_fold(kernels: np.ndarray, y: np.ndarray, train: np.ndarray, test: np.n
                alphas: np.ndarray = DEFAULT_ALPHAS, criterion: str = "loo") -> FoldFit:
     """Kernel ridge with intercept on ``train`` for every layer of ``kernels`` (layers × stimuli ×
     stimuli), penalty per cell of ``y`` (stimuli × cells) by ``criterion``, predictions for ``test``."""
+    xp = arrays.namespace(kernels)
     basis = FoldBasis.of(kernels, train, test, alphas)
-    y_mean = y[train].mean(axis=0)
+    y_mean = xp.mean(y[train], axis=0)
     uty = basis.project(y[train] - y_mean)
     error, best = basis.penalties(uty, criterion)
-    return FoldFit(basis.predict(uty, best) + y_mean, error, np.take_along_axis(basis.grid, best, axis=1), best)
+    return FoldFit(basis.predict(uty, best) + y_mean, error, xp.take_along_axis(basis.grid, best, axis=1), best)
 
 
 @dataclass
@@ -181,17 +198,19 @@ class _Fold:
 def _fit_fold(basis: FoldBasis, y: np.ndarray, train: np.ndarray, test: np.ndarray, criterion: str,
               per_layer: bool) -> _Fold:
     """Nested fit of the columns of ``y`` (stimuli × columns): each column's layer is the one with the
-    lowest training error (the first on ties), its penalty the one its criterion chose on that layer."""
-    y_mean = y[train].mean(axis=0)
+    lowest training error (the first on ties), its penalty the one its criterion chose on that layer. The
+    fold's results come back to the host."""
+    xp = arrays.namespace(y)
+    y_mean = xp.mean(y[train], axis=0)
     uty = basis.project(y[train] - y_mean)
     error, best = basis.penalties(uty, criterion)
-    chosen = np.argmin(error, axis=0)
+    chosen = xp.argmin(error, axis=0)
     prediction = basis.predict(uty, best, chosen) + y_mean
-    fold = _Fold(_column_r(prediction, y[test]), prediction)
+    fold = _Fold(arrays.host(_column_r(prediction, y[test])), arrays.host(prediction))
     if per_layer:
         every = basis.predict(uty, best) + y_mean
-        fold.layer_r = np.stack([_column_r(p, y[test]) for p in every])
-        fold.at_edge = (best == 0) | (best == basis.grid.shape[1] - 1)
+        fold.layer_r = arrays.host(xp.stack([_column_r(p, y[test]) for p in every]))
+        fold.at_edge = arrays.host((best == 0) | (best == basis.grid.shape[1] - 1))
     return fold
 
 
@@ -204,16 +223,18 @@ def _fold_labels(folds: list[np.ndarray], n_stimuli: int) -> np.ndarray:
 
 def encode(grams: LayerGrams, responses: np.ndarray, partitions: list[list[np.ndarray]],
            alphas: np.ndarray = DEFAULT_ALPHAS, criterion: str = "loo",
-           null_orders: np.ndarray | None = None) -> EncodingResult:
+           null_orders: np.ndarray | None = None, device: Device = None) -> EncodingResult:
     """Ridge encoding of ``responses`` (stimuli × cells, trial means) from every layer of ``grams``, and
     with ``null_orders`` (permutations, stimuli) the nested score of each permutation of the responses.
 
-    Response columns are fitted ``_COLUMNS`` at a time, the permuted ones several permutations at once."""
+    Response columns are fitted ``_COLUMNS`` at a time, the permuted ones several permutations at once.
+    ``device``: where the fits run (``mouse_rsa.arrays``; None: numpy on the host)."""
     if criterion not in CRITERIA:
         raise ValueError(f"criterion must be one of {CRITERIA}, not {criterion!r}")
     n_stim, n_cells = responses.shape
     orders = np.empty((0, n_stim), np.int64) if null_orders is None else np.asarray(null_orders)
-    kernels = grams.kernels()
+    kernels, responses = arrays.on(grams.kernels(), device), arrays.on(responses, device)
+    xp = arrays.namespace(kernels)
     layer_r, edge = np.zeros((grams.n_layers, n_cells)), np.zeros((grams.n_layers, n_cells))
     nested_r, null = np.zeros(n_cells), np.zeros((len(orders), n_cells))
     predictions = np.zeros((len(partitions), n_stim, n_cells), dtype=np.float32)
@@ -232,7 +253,7 @@ def encode(grams: LayerGrams, responses: np.ndarray, partitions: list[list[np.nd
                 predictions[repeat, test, cells] = fold.nested_prediction
             for first in range(0, len(orders), per_chunk):
                 chunk = orders[first:first + per_chunk]
-                permuted = np.concatenate([responses[order] for order in chunk], axis=1)
+                permuted = xp.concat([responses[order] for order in chunk], axis=1)
                 r = _fit_fold(basis, permuted, train, test, criterion, per_layer=False).nested_r
                 null[first:first + len(chunk)] += r.reshape(len(chunk), n_cells)
     labels = np.stack([_fold_labels(folds, n_stim) for folds in partitions])
@@ -241,9 +262,13 @@ def encode(grams: LayerGrams, responses: np.ndarray, partitions: list[list[np.nd
 
 
 def _column_r(pred: np.ndarray, obs: np.ndarray) -> np.ndarray:
-    """Pearson r over stimuli (axis 0) of every column of ``pred`` with ``obs``; 0 where undefined."""
-    r = pearson(pred, obs, axis=0)
-    return np.where(np.isfinite(r), r, 0.0)
+    """Pearson r over stimuli (axis 0) of every column of ``pred`` with ``obs``; 0 where undefined (as
+    ``rdm.pearson``, in the arrays' namespace)."""
+    xp = arrays.namespace(pred, obs)
+    a, b = pred - xp.mean(pred, axis=0, keepdims=True), obs - xp.mean(obs, axis=0, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        r = xp.sum(a * b, axis=0) / xp.sqrt(xp.sum(a * a, axis=0) * xp.sum(b * b, axis=0))
+    return xp.where(xp.isfinite(r), r, 0.0)
 
 
 def _site_medians(values: np.ndarray, cell_site: np.ndarray, sites: list[str]) -> np.ndarray:
@@ -286,7 +311,7 @@ class EncodingRidge(Method):
         if targets.cell_means is None or targets.cell_reliability is None or targets.cell_site is None:
             raise ValueError("encoding needs single-cell targets")
         result = encode(grams, targets.cell_means, design.partitions, criterion=design.criterion,
-                        null_orders=design.permutation_orders(targets.n_stimuli))
+                        null_orders=design.permutation_orders(targets.n_stimuli), device=design.device)
         keys = [site.key for site in targets.sites]
         rows, per_layer, edge = [], [], []
         for site in targets.sites:

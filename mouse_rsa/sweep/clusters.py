@@ -3,7 +3,8 @@
 Three scales, one set of options (``ClusterOptions``):
 
 * default: a ``LocalCluster`` of worker processes with one thread each, as many as the machine has
-  cores and memory for (each worker gets a memory limit that fits the largest model of the sweep);
+  cores and memory for (each worker gets a memory limit that fits the largest model of the sweep),
+  CPU-only even on a GPU host (``CUDA_VISIBLE_DEVICES`` empty; ``device_for``);
   ``gpus=G`` starts G workers instead, each seeing one GPU (``CUDA_VISIBLE_DEVICES``) and holding
   the Dask worker resource ``GPU=1``;
 * ``scheduler``: the address of a running Dask scheduler (its workers, its settings);
@@ -55,6 +56,7 @@ SCHEDULER_TIMEOUT_S = 5.0
 WORKER_CONFIG = {"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}
 WORKER_CONFIG_DIR = Path(__file__).with_name("dask-config")
 QUIET_WORKER = "mouse_rsa.sweep.quiet_worker"  # local workers leave Ctrl-C to the client
+CPU_ONLY = {"CUDA_VISIBLE_DEVICES": ""}  # local workers without --gpus see no GPU (GPU workers set their own)
 
 
 @dataclass(frozen=True)
@@ -104,6 +106,20 @@ class ClusterOptions:
     def resources(self) -> dict[str, float] | None:
         """The Dask resources each unit asks for: one GPU when GPUs were requested."""
         return {"GPU": 1} if self.gpus else None
+
+    def device_for(self, device: str) -> str:
+        """The device a unit asking for ``device`` runs on with these workers, as its key records it: without
+        ``gpus`` workers are CPU-only (``auto`` is ``cpu``; a CUDA device is an error), with ``gpus`` each
+        worker sees its one GPU as ``cuda`` (``auto`` is ``cuda``)."""
+        if not self.gpus:
+            if device.startswith("cuda"):
+                raise InvalidInput(f"device {device} needs GPU workers: give --gpus N (one GPU per worker) or "
+                                   "--device cpu", argument="device")
+            return "cpu"
+        if device not in ("auto", "cuda", "cuda:0", "cpu"):
+            raise InvalidInput(f"with --gpus each worker sees its one GPU as cuda, so device {device} is never "
+                               "visible: use --device auto or cuda", argument="device")
+        return "cuda" if device == "auto" else device
 
     @property
     def unit_threads(self) -> int | None:
@@ -207,7 +223,7 @@ def local_cluster(options: ClusterOptions, need: int) -> Any:
     cluster = LocalCluster(n_workers=0 if options.gpus else n_workers, threads_per_worker=threads,
                            processes=True, memory_limit=options.memory_limit or MEMORY_LIMIT // n_workers,
                            dashboard_address=options.dashboard_address, silence_logs=logging.ERROR,
-                           preload=[QUIET_WORKER],
+                           preload=[QUIET_WORKER], env=CPU_ONLY,
                            scheduler_kwargs={"allowed_failures": options.retries})
     if options.gpus:
         _add_gpu_workers(cluster, options.gpus)

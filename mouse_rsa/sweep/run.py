@@ -65,13 +65,15 @@ def sweep(units: Sequence[Unit], out: str | Path, options: ClusterOptions | None
     already finished under ``out`` are skipped; the rest run on the cluster ``options`` describes
     (default: a LocalCluster sized to this machine). ``weights``: what the units were planned with;
     under ``both`` a pretrained unit whose weights cannot be had is skipped with its reason, otherwise
-    it stops the sweep before any work. Returns every unit's status (done / skipped / failed with a
+    it stops the sweep before any work. Units run, and are keyed, on the workers' device
+    (``ClusterOptions.device_for``: CPU unless ``gpus``). Returns every unit's status (done / skipped / failed with a
     one-line reason); timings go to ``out/sweep-log.csv``.
     """
     from ..preflight import check_before_work, without_unavailable_weights
 
     start = time.perf_counter()
     options = options or ClusterOptions()
+    units = on_workers(units, options)
     check_before_work(units, out)
     check_scheduler(options)
     targets = prepare_targets(units)
@@ -93,11 +95,19 @@ def sweep(units: Sequence[Unit], out: str | Path, options: ClusterOptions | None
     return report
 
 
+def on_workers(units: Sequence[Unit], options: ClusterOptions) -> list[Unit]:
+    """``units`` with the device they run on with these workers (``ClusterOptions.device_for``), which their
+    keys record: a CPU worker on a GPU host never computes what a key calls cuda."""
+    return [dataclasses.replace(u, settings=u.settings.replace(device=options.device_for(u.settings.device)))
+            for u in units]
+
+
 def dry_run(units: Sequence[Unit], options: ClusterOptions | None = None) -> str:
     """What ``sweep`` would do, computing and submitting nothing: the job script and the unit plan."""
     from ..units import feature_groups
 
     options = options or ClusterOptions()
+    units = on_workers(units, options)
     need = memory_needed(units)
     groups = feature_groups(units)
     lines = [(f"{len(units)} units in {len(groups)} feature groups (one Dask task each); "
