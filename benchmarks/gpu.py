@@ -26,7 +26,6 @@ import argparse
 import os
 import resource
 import sys
-import tempfile
 import time
 
 import numpy as np
@@ -83,19 +82,26 @@ def extraction_rows(models: list[str], images: np.ndarray, device: str, batch: i
 
 
 def unit_rows(model: str, device: str) -> tuple[list[tuple[str, str]], float]:
-    """A whole ``--method all`` unit, cold (empty feature cache) then warm; returns rows and cold s per unit."""
+    """A whole ``--method all`` unit, cold (its features not cached) then warm; returns rows and cold s per unit.
+    Features go to the user's cache (``MOUSE_RSA_CACHE``), as a benchmark run's would."""
     from mouse_rsa import benchmark
+    from mouse_rsa.data import load_dataset
+    from mouse_rsa.features import cache as feature_cache
+    from mouse_rsa.settings import Settings
+    from mouse_rsa.units import plan
 
+    settings = Settings(dataset="demo", device=device)
+    stimuli = load_dataset("demo").stimuli
+    for unit in plan(model, settings, weights="random", methods="all"):
+        feature_cache.path_for(unit, stimuli).unlink(missing_ok=True)  # cold: the features are not cached
     rows, cold_per_unit = [], 0.0
-    with tempfile.TemporaryDirectory() as cache:
-        os.environ["MOUSE_RSA_CACHE"] = cache
-        for label in ("cold", "warm"):
-            seconds, result = _timed(device, lambda: benchmark(model, weights="random", methods="all", out=None,
-                                                               progress=False, dataset="demo", device=device))
-            n_units = len(result.scores.drop_duplicates("unit_key"))
-            rows.append((f"unit {label}: {model}, --method all ({n_units} units)", f"{seconds:.1f} s"))
-            if label == "cold":
-                cold_per_unit = seconds / n_units
+    for label in ("cold", "warm"):
+        seconds, result = _timed(device, lambda: benchmark(model, settings, weights="random", methods="all",
+                                                           out=None, progress=False))
+        n_units = len(result.scores.drop_duplicates("unit_key"))
+        rows.append((f"unit {label}: {model}, --method all ({n_units} units)", f"{seconds:.1f} s"))
+        if label == "cold":
+            cold_per_unit = seconds / n_units
     return rows, cold_per_unit
 
 

@@ -19,7 +19,7 @@ DISTRIBUTION = "mouse-rsa"
 _ROOT = Path(__file__).resolve().parent.parent
 # files and folders (relative to the source root) whose code changes numbers
 NUMERIC_SOURCES = (
-    "mouse_rsa/rdm.py", "mouse_rsa/features", "mouse_rsa/neural", "mouse_rsa/methods",
+    "mouse_rsa/rdm.py", "mouse_rsa/arrays.py", "mouse_rsa/features", "mouse_rsa/neural", "mouse_rsa/methods",
     "model_zoo/build.py", "model_zoo/layers.py", "model_zoo/latent.py", "model_zoo/weights.py", "model_zoo/sources",
 )
 
