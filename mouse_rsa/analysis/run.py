@@ -129,8 +129,9 @@ def _signature_group(directory: Path, units: pd.DataFrame, sites: pd.DataFrame,
     site_rows = sites.drop_duplicates("site").set_index("site").reindex(site_keys).reset_index()
     tables = signatures.signature_tables(fit, site_rows[["site", "area", "cortical_layer"]],
                                          units[["model", "cluster"]])
-    labels = {**{c: first[c] for c in SIGNATURE_KEY}, "layer_set": "latent", "splits": design.splits,
-              "folds": design.folds, "split_seed": design.seed, "permutations": design.permutations}
+    labels = {**{c: first[c] for c in SIGNATURE_KEY}, "method": first["method"], "layer_set": "latent",
+              "splits": design.splits, "folds": design.folds, "split_seed": design.seed,
+              "permutations": design.permutations}
     label = f"{first['dataset']} {first['weights']} model seed {first['model_seed']} signature"
     return {name: table.assign(**labels) for name, table in tables.items()}, \
         signatures.summary_lines(tables["areas"], label)
