@@ -22,7 +22,7 @@ from ..errors import InvalidInput
 if TYPE_CHECKING:
     from .base import Design, Method, MethodResult, site_rows, with_chance
 
-REGISTERED = ("rsa_nnls", "encoding_ridge", "rsa_layer", "cka")  # module names = method names, in the order methods run and are listed
+REGISTERED = ("rsa_nnls", "encoding_ridge", "rsa_layer", "cka", "pls")  # module names = method names, in the order methods run and are listed
 DEFAULT = REGISTERED[0]  # what a unit is scored with unless asked otherwise
 
 __all__ = ["DEFAULT", "REGISTERED", "Design", "Method", "MethodResult", "all_methods", "get", "resolve",
