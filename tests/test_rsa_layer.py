@@ -62,7 +62,7 @@ def test_cell_masks_split_training_from_held_out_cells():
 
 
 def test_a_layer_that_is_the_site_is_chosen_everywhere():
-    grams, layers, targets = synthetic_problem()
+    grams, _, targets = synthetic_problem()
     x = upper(grams.rdms()).T
     y = x[:, [2, 0]] + 1e-3 * np.random.default_rng(0).normal(size=(x.shape[0], 2))
     labels = np.stack([np.arange(targets.n_stimuli) % 3])

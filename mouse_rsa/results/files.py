@@ -43,9 +43,15 @@ KEY_COLUMNS = ["unit_key", "settings_key", "dataset", "dataset_hash", "targets_k
 NOT_SETTINGS = {"unit_key", "settings_key", *MODEL_FIELDS, "device"}  # identity of the model, or how it ran
 SCORE_COLUMNS = KEY_COLUMNS + SITE_COLUMNS
 # layer and method tables carry the unit key and the columns needed to read them alone; readers join the rest
-SHORT_KEY = ["unit_key", "dataset", "model", "weights", "model_seed", "method", "layer_set"]
+SHORT_KEY = ["unit_key", "dataset", "model", "weights", "model_seed", "method", "layer_set", "image_size"]
 LAYER_COLUMNS = SHORT_KEY + LAYER_BASE
 TABLES = {"scores": SCORE_COLUMNS, "layers": LAYER_COLUMNS}
+TEXT = {"image_size": str, "layer": str, "best_layer": str}  # names that may look like numbers ("64", a layer "0")
+
+
+def read_csv(path: Path) -> pd.DataFrame:
+    """One of a unit's tables, its name columns read as text."""
+    return pd.read_csv(path, dtype=TEXT)
 
 
 @dataclass
@@ -209,7 +215,7 @@ def read_unit(out: Path | str, key: dict[str, Any]) -> dict[str, pd.DataFrame]:
     """The tables of a finished unit (see ``finished``), with key columns."""
     path = sidecar_path(out, key)
     record = read_sidecar(path)
-    return {part: pd.read_csv(path.parent / entry["name"]) for part, entry in record["files"].items()
+    return {part: read_csv(path.parent / entry["name"]) for part, entry in record["files"].items()
             if entry["name"].endswith(".csv")}
 
 

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InvalidInput
-from .files import KEY_COLUMNS, SHORT_KEY, TABLES, path_part, read_sidecar
+from .files import KEY_COLUMNS, SHORT_KEY, TABLES, path_part, read_csv, read_sidecar
 
 
 class MalformedResultWarning(UserWarning):
@@ -53,7 +53,7 @@ def _read_part(directory: Path | str, part: str) -> pd.DataFrame:
         keys.append(record["key"])
         if entry is None:
             continue
-        table = pd.read_csv(path.parent / entry["name"])
+        table = read_csv(path.parent / entry["name"])
         if set(TABLES.get(part, SHORT_KEY)) - set(table.columns):
             warnings.warn(f"skipped {path.parent / entry['name']}: columns differ from this version's",
                           MalformedResultWarning, stacklevel=3)
