@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -21,7 +22,7 @@ from ..leaderboard import model_rows
 from ..resampling import UnitScores
 from ..settings import BOOTSTRAP_RESAMPLES as DEFAULT_RESAMPLES
 from ..stats import paired_comparison
-from . import anova, properties, signatures
+from . import agreement, anova, properties, signatures
 from .models import model_table, site_means
 
 RUN_ZOO = "`mouse-rsa benchmark --model study:zoo --weights both`"
@@ -53,6 +54,7 @@ class Analysis:
 class _Step:
     tables: dict[str, pd.DataFrame]
     summary: list[str]
+    figures: dict[str, Any] = field(default_factory=dict)  # matplotlib figures, written as PNG and PDF
 
 
 class _Skipped(Exception):
@@ -173,9 +175,22 @@ def _signatures(inputs: _Inputs, options: Options) -> _Step:
     return _Step({f"signature_{name}": pd.concat(f, ignore_index=True) for name, f in frames.items()}, lines)
 
 
+def _agreement(inputs: _Inputs, options: Options) -> _Step:
+    """Rank agreement between methods and image sizes, and the rankings' stability (``agreement``)."""
+    from ..figures import agreement_figure
+
+    table = agreement.method_agreement(inputs.units, options.n_bootstrap, options.seed)
+    if table.empty:
+        raise _Skipped(f"rank agreement needs ≥ {agreement.MIN_MODELS} models scored by ≥ 2 methods or image sizes "
+                       "(run `mouse-rsa benchmark --method all` or with --image-size 64 224)")
+    stability = agreement.ranking_stability(inputs.units)
+    return _Step({"agreement": table, "ranking_stability": stability}, agreement.summary_lines(table, stability),
+                 {"method_agreement": agreement_figure(table)})
+
+
 STEPS: dict[str, Callable[[_Inputs, Options], _Step]] = {
     "pretrained vs random": _paired, "property correlations": _properties,
-    "cluster × area ANOVA": _anova, "taskonomic signatures": _signatures}
+    "cluster × area ANOVA": _anova, "taskonomic signatures": _signatures, "method agreement": _agreement}
 
 
 def _write(out: Path, tables: dict[str, pd.DataFrame]) -> list[Path]:
@@ -199,6 +214,10 @@ def run_analyses(inputs: _Inputs, out: Path, options: Options) -> Analysis:
             continue
         result.files += _write(out, done.tables)
         result.summary += done.summary
+        if done.figures:
+            from ..figures import write_figure
+
+            result.files += [path for name, fig in done.figures.items() for path in write_figure(fig, out, name)]
     if not result.files:
         raise InvalidInput(f"nothing to analyze in {inputs.directory}: " + "; ".join(result.skipped),
                            argument="directory")

@@ -1,12 +1,12 @@
 """Figures of where in a network each area is best matched: the best layer's relative depth per area
-(seed 000's layer–area question) and per-area layer profiles."""
+(seed 000's layer–area question), per-area layer profiles, and those profiles per image size (Cadena et al.)."""
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
 from .. import methods as registry
-from .style import AREA_COLORS, OTHER_COLOR, Figure, area_order, grid, method_panels
+from .style import AREA_COLORS, OTHER_COLOR, Figure, area_order, grid, method_panels, pyplot
 
 
 def best_layer_depth_figure(scores: pd.DataFrame) -> Figure | None:
@@ -36,8 +36,10 @@ def layer_profile_figure(layers: pd.DataFrame) -> Figure | None:
         return None
     bins = np.minimum((layers["layer_depth"].to_numpy(float) * 10).astype(int), 9)
     data = layers.assign(value=layers["layer_score"], depth=(bins + 0.5) / 10).dropna(subset=["value"])
-    profile = data.groupby(["dataset", "method", "layer_set", "weights", "area", "depth"])["value"].mean().reset_index()
-    fig, panels = grid(profile, ["dataset", "method", "layer_set"], "weights", (4.5, 3.4))
+    keys = ["dataset", "method", "layer_set", "image_size"]
+    profile = data.assign(image_size=data["image_size"].astype(str)).groupby(
+        [*keys, "weights", "area", "depth"])["value"].mean().reset_index()
+    fig, panels = grid(profile, keys, "weights", (4.5, 3.4))
     for ax, rows in panels:
         for area in area_order(rows["area"]):
             line = rows[rows["area"] == area].sort_values("depth")
@@ -47,4 +49,35 @@ def layer_profile_figure(layers: pd.DataFrame) -> Figure | None:
         ax.set_xlabel("relative depth of layer (0 = first, 1 = last)")
         ax.set_ylabel(registry.get(rows["method"].iloc[0]).layer_label)
         ax.legend(fontsize=7, ncol=2)
+    return fig
+
+
+def resolution_figure(layers: pd.DataFrame) -> Figure | None:
+    """Cadena et al.'s Figure 3A: per area (columns) and model × method (rows), the per-layer score against the
+    layer's relative depth at each image size (one line per size, darker for larger images; a dot marks each
+    line's best layer), averaged over the area's sites and the model seeds. Drawn for multi-layer models run
+    at two or more single sizes."""
+    single = layers[layers["image_size"].astype(str).str.isdigit()]
+    single = single[single.groupby("unit_key")["layer"].transform("nunique") > 1]
+    keys = ["dataset", "method", "layer_set", "model", "weights"]
+    sizes = single.groupby(keys)["image_size"].transform("nunique")
+    single = single[sizes > 1].dropna(subset=["layer_score"])
+    if single.empty:
+        return None
+    profile = single.assign(size=single["image_size"].astype(int)).groupby(
+        [*keys, "area", "size", "layer_index", "layer_depth"])["layer_score"].mean().reset_index()
+    fig, panels = grid(profile, keys, "area", (3.0, 2.4), order=area_order(profile["area"]))
+    colors = pyplot().get_cmap("viridis_r")
+    all_sizes = sorted(profile["size"].unique())
+    for ax, rows in panels:
+        for size, line in rows.groupby("size"):
+            line = line.sort_values("layer_depth")
+            color = colors(0.15 + 0.7 * all_sizes.index(size) / max(len(all_sizes) - 1, 1))
+            ax.plot(line["layer_depth"], line["layer_score"], color=color, lw=1.2, label=f"{size} px")
+            best = line.loc[line["layer_score"].idxmax()]
+            ax.plot(best["layer_depth"], best["layer_score"], "o", color=color, ms=4)
+        ax.set_xlim(0, 1)
+        ax.set_xlabel("relative depth of layer")
+        ax.set_ylabel(registry.get(rows["method"].iloc[0]).layer_label, fontsize=7)
+        ax.legend(fontsize=6, title="image size", title_fontsize=6)
     return fig

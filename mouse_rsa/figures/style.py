@@ -50,7 +50,8 @@ def area_order(areas: pd.Series) -> list[str]:
 def grid(data: pd.DataFrame, rows: list[str], column: str | None, size: tuple[float, float],
          order: list[str] | None = None):
     """One titled panel per group of ``data`` by ``rows`` (one line each) × ``column`` (side by side,
-    in ``order`` where given, else latent before all, else sorted).
+    in ``order`` where given, else latent before all, else sorted); the dataset and image size are named
+    in titles only where they vary.
 
     Returns (figure, [(axes, that group's rows), ...]); cells without data are removed.
     """
@@ -62,7 +63,7 @@ def grid(data: pd.DataFrame, rows: list[str], column: str | None, size: tuple[fl
                 sorted(present, key=lambda v: (LAYER_ORDER.get(v, 9), str(v)))) if column else [None]
     fig, axes = pyplot().subplots(len(row_keys), len(col_keys), squeeze=False, layout="constrained",
                                    figsize=(size[0] * len(col_keys), size[1] * len(row_keys)))
-    shown = [i for i, c in enumerate(rows) if c != "dataset" or data[c].nunique() > 1]
+    shown = [i for i, c in enumerate(rows) if c not in ("dataset", "image_size") or data[c].nunique() > 1]
     panels = []
     for i, rkey in enumerate(row_keys):
         in_row = np.logical_and.reduce([data[c] == v for c, v in zip(rows, rkey)] + [np.ones(len(data), bool)])
@@ -71,15 +72,19 @@ def grid(data: pd.DataFrame, rows: list[str], column: str | None, size: tuple[fl
             if not mask.any():
                 fig.delaxes(axes[i, j])
                 continue
-            title = [str(rkey[k]) for k in shown] + ([str(ckey)] if column else [])
+            title = [str(rkey[k]) for k in shown if str(rkey[k])] + ([str(ckey)] if column else [])
             axes[i, j].set_title(" · ".join(title), fontsize=10)
             panels.append((axes[i, j], data[mask]))
     return fig, panels
 
 
 def method_panels(table: pd.DataFrame, width: float, height: float):
-    """One panel per method × layer set, side by side."""
-    return grid(table.assign(panel=table["method"] + " · " + table["layer_set"]), [], "panel", (width, height))
+    """One panel per method × layer set (× the leaderboard's ``settings`` label where it has one, e.g.
+    ``image_size=64``), side by side."""
+    panel = table["method"] + " · " + table["layer_set"]
+    if "settings" in table:
+        panel += np.where(table["settings"].fillna("").astype(str) != "", " · " + table["settings"].astype(str), "")
+    return grid(table.assign(panel=panel), [], "panel", (width, height))
 
 
 def mean_ci(values: pd.Series) -> pd.Series:

@@ -29,8 +29,12 @@ def metric(method: str) -> str:
         return method
 
 
-def panel_title(method: str, layer_set: str) -> str:
-    return f"{metric(method)}\n{LAYER_SETS.get(layer_set, f'layers {layer_set}')}"
+def panel_title(rows: pd.DataFrame) -> str:
+    """A panel's method, layer set and, for rows of several settings, what sets them apart."""
+    first = rows.iloc[0]
+    layer_set = LAYER_SETS.get(first["layer_set"], f"layers {first['layer_set']}")
+    settings = f" · {first['settings']}" if str(first.get("settings", "") or "") not in ("", "nan") else ""
+    return f"{metric(first['method'])}\n{layer_set}{settings}"
 
 
 def corrected_interval(rows: pd.DataFrame) -> np.ndarray:
@@ -64,7 +68,7 @@ def leaderboard_figure(table: pd.DataFrame) -> Figure:
         ceiling = np.sqrt(rows["mean_ceiling"].mean())
         if np.isfinite(ceiling):
             ax.axvline(ceiling, color="k", lw=0.8, ls="--", label="noise ceiling")
-        ax.set_title(panel_title(rows["method"].iloc[0], rows["layer_set"].iloc[0]), fontsize=9)
+        ax.set_title(panel_title(rows), fontsize=9)
         ax.set_xlabel("score − chance level (95% CI over stimuli and seeds)")
         _weights_legend(ax, set(rows["weights"]))
     return fig
@@ -74,7 +78,7 @@ def pretrained_vs_random_figure(table: pd.DataFrame, tests: pd.DataFrame | None 
     """Each architecture's pretrained against its random chance-corrected score, both with their
     intervals, and the identity line; with ``tests`` (``comparison.compare``'s table) a filled marker is
     a significant difference (Holm-adjusted paired bootstrap p < 0.05), an open one is not."""
-    keys = ["method", "layer_set", "model"]
+    keys = ["method", "layer_set", "settings_key", "model"]
     wide = table.pivot_table(index=keys, columns="weights", values=["mean_score_corrected", "ci_low", "ci_high",
                                                                     "chance_mean"])
     if not {"pretrained", "random"} <= set(wide.columns.get_level_values(1)):
@@ -83,6 +87,8 @@ def pretrained_vs_random_figure(table: pd.DataFrame, tests: pd.DataFrame | None 
     pairs = pairs.dropna(subset=["mean_score_corrected_pretrained", "mean_score_corrected_random"]).reset_index()
     if pairs.empty:
         return None
+    labels = table.drop_duplicates("settings_key").set_index("settings_key")["settings"]
+    pairs["settings"] = pairs["settings_key"].map(labels)
     if tests is not None and not tests.empty:
         p = tests.rename(columns={"model_a": "model"}).set_index(keys)["p_holm"]
         pairs["significant"] = pairs.set_index(keys).index.map(p).to_numpy() < 0.05
@@ -103,7 +109,7 @@ def pretrained_vs_random_figure(table: pd.DataFrame, tests: pd.DataFrame | None 
                         fontsize=7, xytext=(3, 3), textcoords="offset points")
         lo, hi = np.nanmin([x.min(), y.min()]), np.nanmax([x.max(), y.max()])
         ax.plot([lo, hi], [lo, hi], color="k", lw=0.8, label="pretrained = random")
-        ax.set_title(panel_title(rows["method"].iloc[0], rows["layer_set"].iloc[0]), fontsize=9)
+        ax.set_title(panel_title(rows), fontsize=9)
         ax.set_xlabel("random init: score − chance")
         ax.set_ylabel("pretrained: score − chance")
         ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(0.0, -0.16), frameon=False)
@@ -116,8 +122,8 @@ def architecture_figure(table: pd.DataFrame, models: pd.DataFrame) -> Figure | N
     data = table[models["kind"].reindex(table["model"]).fillna("architecture").to_numpy() == "architecture"]
     if data.empty:
         return None
-    height = 0.35 * data.groupby(["dataset", "method", "layer_set"])["model"].nunique().max() + 1.4
-    fig, panels = grid(data, ["dataset", "method"], "layer_set", (6.0, max(3.0, height)))
+    height = 0.35 * data.groupby(["dataset", "method", "layer_set", "settings"])["model"].nunique().max() + 1.4
+    fig, panels = grid(data, ["dataset", "method", "settings"], "layer_set", (6.0, max(3.0, height)))
     for ax, rows in panels:
         order = (rows.assign(first=rows["weights"] != "pretrained").sort_values(["first", "mean_score_corrected"])
                  .drop_duplicates("model")["model"])
@@ -130,7 +136,7 @@ def architecture_figure(table: pd.DataFrame, models: pd.DataFrame) -> Figure | N
                     xerr=corrected_interval(group), color=WEIGHT_COLORS[weights])
         ax.axvline(0, color="k", lw=0.6)
         ax.set_yticks(range(len(order)), list(order), fontsize=8)
-        ax.set_title(panel_title(rows["method"].iloc[0], rows["layer_set"].iloc[0]), fontsize=9)
+        ax.set_title(panel_title(rows), fontsize=9)
         ax.set_xlabel("score − chance level (95% CI over stimuli and seeds)")
         _weights_legend(ax, set(rows["weights"]))
     return fig
