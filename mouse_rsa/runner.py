@@ -139,7 +139,8 @@ class BenchmarkResult:
 
 def _group_label(group: list[Unit]) -> str:
     unit = group[0]
-    return f"{unit.model} ({unit.weights}, model seed {unit.settings.model_seed}, layers {unit.settings.layers})"
+    size = "" if unit.settings.image_size is None else f", {unit.settings.image_size_label} px"
+    return f"{unit.model} ({unit.weights}, model seed {unit.settings.model_seed}, layers {unit.settings.layers}{size})"
 
 
 def _prepare(units: list[Unit], out: str | Path | None) -> Targets:

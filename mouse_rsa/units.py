@@ -1,11 +1,12 @@
 """Units of work: plan them from models and settings, key them, and read back those a directory holds.
 
-A unit is model × weights × model seed × method × layer set under one ``Settings``; scored against
-one neural target it has a key (``Unit.key``) holding every setting that changes its numbers: the
-weights and their source (a weights file by the sha256 of its content), the three seeds (model,
-cross-validation, target), the layer set, the projection size, precision, batch-norm calibration and
-device kind, folds, repeats, permutations, the neural target's content and selection settings, the
-package version and the code fingerprint (``mouse_rsa.version``). ``mouse_rsa.runner`` runs units; ``benchmark`` (one process)
+A unit is model × weights × model seed × method × layer set × image size under one ``Settings``; scored
+against one neural target it has a key (``Unit.key``) holding every setting that changes its numbers:
+the weights and their source (a weights file by the sha256 of its content), the three seeds (model,
+cross-validation, target), the layer set, the image size, the projection size, precision, batch-norm
+calibration and device kind, folds, repeats, permutations, the settings its method reads, the neural
+target's content and selection settings, the package version and the code fingerprint
+(``mouse_rsa.version``). ``mouse_rsa.runner`` runs units; ``benchmark`` (one process)
 and ``sweep`` (Dask) both go through it.
 """
 from __future__ import annotations
