@@ -49,6 +49,7 @@ HELP = {
 
 
 CHOICES = {"precision": list(PRECISIONS), "ridge_criterion": list(RIDGE_CRITERIA)}
+SEVERAL = {"model_seed": "--seed", "image_size": "--image-size"}  # Settings fields whose option lists several
 
 
 def _method_help(text: str) -> str:
@@ -407,9 +408,9 @@ def _cli_words(err: UserError, parser: argparse.ArgumentParser) -> str:
     message = str(err)
     dests = {a.dest for action in parser._actions if isinstance(action, argparse._SubParsersAction)
              for choice in action.choices.values() for a in choice._actions}
-    if getattr(err, "argument", None) == "model_seed":  # the option is --seed (--seeds)
-        return re.sub(r"\bmodel_seed\b", "--seed", message, count=1)
     argument = getattr(err, "argument", None)
+    if argument in SEVERAL:  # the option takes several values under another name: --seed, --image-size
+        return re.sub(rf"\b{argument}\b", SEVERAL[argument], message, count=1)
     if argument is not None and argument in dests:
         message = re.sub(rf"\b{argument}\b", "--" + argument.replace("_", "-"), message, count=1)
     for dest in sorted(d for d in dests if "_" in d and d != argument):

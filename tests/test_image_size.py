@@ -73,3 +73,13 @@ def test_benchmark_writes_rows_per_size_and_for_the_choice_among_sizes(tmp_path,
     assert not np.allclose(per_size["64"], per_size["128"])           # the resolution changes the numbers
     assert sorted(p.name.split("-")[3] for p in (tmp_path / "demo" / "gabor").glob("*.unit.json")) == \
         ["128px", "64+128px", "64px"]
+
+
+def test_the_command_line_names_the_size_a_network_cannot_take(capsys, tmp_path, demo):
+    from mouse_rsa.cli import main
+
+    code = main(["benchmark", "--model", "alexnet", "--weights", "random", "--image-size", "8", "--dataset", "demo",
+                 "--out", str(tmp_path), "--quiet", "--permutations", "0"])
+    err = capsys.readouterr().err
+    assert code == 2 and "mouse-rsa: error: alexnet cannot run on 8 px images" in err and "--image-size" in err
+    assert not list(tmp_path.rglob("*.unit.json"))

@@ -66,18 +66,22 @@ def resolution_figure(layers: pd.DataFrame) -> Figure | None:
         return None
     profile = single.assign(size=single["image_size"].astype(int)).groupby(
         [*keys, "area", "size", "layer_index", "layer_depth"])["layer_score"].mean().reset_index()
-    fig, panels = grid(profile, keys, "area", (3.0, 2.4), order=area_order(profile["area"]))
+    rows = [k for k in keys if k in ("method", "model") or profile[k].nunique() > 1]
+    fig, panels = grid(profile, rows, "area", (3.0, 2.4), order=area_order(profile["area"]))
     colors = pyplot().get_cmap("viridis_r")
-    all_sizes = sorted(profile["size"].unique())
-    for ax, rows in panels:
-        for size, line in rows.groupby("size"):
+    sizes = sorted(profile["size"].unique())
+    color = {size: colors(0.15 + 0.7 * k / max(len(sizes) - 1, 1)) for k, size in enumerate(sizes)}
+    for ax, group in panels:
+        for size, line in group.groupby("size"):
             line = line.sort_values("layer_depth")
-            color = colors(0.15 + 0.7 * all_sizes.index(size) / max(len(all_sizes) - 1, 1))
-            ax.plot(line["layer_depth"], line["layer_score"], color=color, lw=1.2, label=f"{size} px")
+            ax.plot(line["layer_depth"], line["layer_score"], color=color[size], lw=1.2)
             best = line.loc[line["layer_score"].idxmax()]
-            ax.plot(best["layer_depth"], best["layer_score"], "o", color=color, ms=4)
+            ax.plot(best["layer_depth"], best["layer_score"], "o", color=color[size], ms=4)
         ax.set_xlim(0, 1)
         ax.set_xlabel("relative depth of layer")
-        ax.set_ylabel(registry.get(rows["method"].iloc[0]).layer_label, fontsize=7)
-        ax.legend(fontsize=6, title="image size", title_fontsize=6)
+        ax.set_ylabel(registry.get(group["method"].iloc[0]).layer_label, fontsize=7)
+    from matplotlib.lines import Line2D
+
+    fig.legend(handles=[Line2D([], [], color=color[size], marker="o", ms=4, label=f"{size} px") for size in sizes],
+               title="image size (dot: best layer)", loc="outside upper center", ncol=len(sizes), fontsize=8)
     return fig

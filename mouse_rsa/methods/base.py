@@ -7,7 +7,8 @@ responses, not only site RDMs), the name its rows carry, human labels for its sc
 per-layer profile, and the per-layer columns it writes besides ``layer_score``. Its result is plain
 tables without key columns (``mouse_rsa.results`` adds them):
 
-* ``sites``: one row per site with ``SITE_COLUMNS``;
+* ``sites``: one row per site with ``SITE_COLUMNS`` (the runner's ``site_rows`` adds the chance level and
+  NaN where a method has no such number, e.g. RDM ceiling bounds) and any columns of its own;
 * ``layers``: one row per site × layer: site and layer columns, ``layer_score`` (the per-layer
   profile that names the best layer) and the method's ``layer_columns``;
 * ``tables``: further named tables its unit keeps (``rsa_nnls``: the NNLS weights; methods that choose a
@@ -41,7 +42,6 @@ if TYPE_CHECKING:
 SITE_COLUMNS = ["area", "cortical_layer", "site", "n_cells", "score", "score_r2", "ceiling", "ceiling_lower",
                 "ceiling_upper", "score_normalized", "chance_mean", "chance_sd", "p_permutation", "score_corrected",
                 "best_layer", "best_layer_index", "best_layer_depth", "best_layer_score", "n_layers"]
-CHANCE_COLUMNS = ["chance_mean", "chance_sd", "p_permutation", "score_corrected"]
 LAYER_BASE = ["area", "cortical_layer", "site", "layer", "layer_index", "layer_depth", "layer_score"]
 
 
