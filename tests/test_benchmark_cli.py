@@ -33,9 +33,9 @@ def test_help_lists_every_subcommand_and_shows_the_library_defaults():
     assert [name for name in listed if name in commands] == commands
     bench = next(a for a in parser._actions if a.dest == "command").choices["benchmark"]
     defaults = {a.dest: a.default for a in bench._actions}
-    assert defaults.pop("model_seeds") == [Settings().model_seed]
+    assert defaults.pop("model_seeds") == [Settings().model_seed] and defaults.pop("image_sizes") is None
     for field, value in vars(Settings()).items():
-        assert defaults.get(field, value) == value and (field in defaults or field == "model_seed"), field
+        assert defaults.get(field, value) == value and (field in defaults or field in ("model_seed", "image_size")), field
     text = bench.format_help()
     assert "(default: 0.75)" in text and "(default: 4096)" in text and "(default: all)" in text
 
