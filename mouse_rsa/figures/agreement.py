@@ -41,7 +41,7 @@ def agreement_figure(table: pd.DataFrame) -> Figure | None:
                         color="white" if abs(matrix[i, j]) > 0.6 else "black")
             ax.set_xticks(range(len(labels)), labels, fontsize=7, rotation=45, ha="right")
             ax.set_yticks(range(len(labels)), labels, fontsize=7)
-            symbol = "Spearman ρ" if statistic == "spearman" else "Kendall τ"
+            symbol = r"Spearman $\rho$" if statistic == "spearman" else r"Kendall $\tau$"  # mathtext: the font has no Greek
             ax.set_title(f"{ctx[0]} · {ctx[1]} layers · {int(rows['n_models'].max())} models\n{symbol} "
                          "[95% CI over stimuli]", fontsize=8)
         fig.colorbar(image, ax=row_axes, shrink=0.8, label="rank agreement")
