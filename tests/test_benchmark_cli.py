@@ -78,7 +78,7 @@ def test_benchmark_writes_tidy_keyed_tables_and_leaderboard_never_duplicates(cap
     run(capsys, "benchmark", "--model", "gabor", "--dataset", "demo", "--out", str(out), "--quiet", "--seed", "3")
     code, stdout, _ = run(capsys, "leaderboard", str(out))
     table = pd.read_csv(out / "leaderboard.csv")
-    assert code == 0 and len(table) == len(first) == 2  # rsa and encoding, one row each
+    assert code == 0 and len(table) == len(first) == 5  # one row per method (all: five)
     rsa_row = table[table["method"] == "rsa_nnls"].iloc[0]
     assert rsa_row["ci_low"] <= rsa_row["mean_score"] <= rsa_row["ci_high"] and rsa_row["n_sites"] == 21
     assert rsa_row["mean_score"] == pytest.approx(scores["score"].mean())

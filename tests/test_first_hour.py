@@ -155,7 +155,7 @@ def test_a_download_prints_nothing_on_stdout(capsys, monkeypatch, tmp_path):
 
 def test_help_shows_every_default_and_no_cache_reads_as_a_switch():
     text = " ".join(build_parser()._subparsers._group_actions[0].choices["benchmark"].format_help().split())
-    for shown in ("skipped with a warning (default: both)", "encoding, or all) (default: rsa)",
+    for shown in ("skipped with a warning (default: both)", "encoding, or all) (default: rsa_nnls)",
                   "over stimuli (default: 0)", "several run as replicates (default: 0)"):
         assert shown in text
     assert "(default: True)" not in text and "(default: [" not in text

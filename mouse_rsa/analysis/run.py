@@ -200,7 +200,7 @@ def _agreement(inputs: _Inputs, options: Options) -> _Step:
     table = agreement.method_agreement(inputs.units, options.n_bootstrap, options.seed)
     if table.empty:
         raise _Skipped(f"rank agreement needs ≥ {agreement.MIN_MODELS} models scored by ≥ 2 methods or image sizes "
-                       "(run `mouse-rsa benchmark --method all` or with --image-size 64 224)")
+                       "(run `mouse-rsa benchmark --model NAME ... --method all` or with --image-size 64 224)")
     stability = agreement.ranking_stability(inputs.units)
     return _Step({"agreement": table, "ranking_stability": stability}, agreement.summary_lines(table, stability),
                  {"method_agreement": agreement_figure(table)})

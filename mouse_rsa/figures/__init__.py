@@ -90,21 +90,21 @@ CAPTIONS = {
     "model_map": "the models' latent RDMs (saved .rdms.npz) and the areas' mean site RDMs, placed by MDS of "
                  "1 − Pearson r between RDMs, and their hierarchical clustering",
 }
-RUN_LATENT = "run `mouse-rsa benchmark --method rsa --layers latent` with the models"
+RUN_LATENT = "run `mouse-rsa benchmark --model NAME ... --method rsa --layers latent`"
 NEEDS = {  # why a figure was not drawn, and what would draw it
     "modality_ranks": "needs the same models scored on two datasets (e.g. --dataset demo and demo-neuropixels)",
-    "pretrained_vs_random": "needs architectures run with both weights (run `mouse-rsa benchmark --weights both`)",
-    "best_layer_depth": "needs a model with more than one layer (run `mouse-rsa benchmark --layers all`)",
+    "pretrained_vs_random": "needs architectures run with both weights (run `mouse-rsa benchmark --model NAME ... --weights both`)",
+    "best_layer_depth": "needs a model with more than one layer (run `mouse-rsa benchmark --model NAME ... --layers all`)",
     "architecture_hierarchy": "needs torchvision or timm architectures (run `mouse-rsa benchmark --model study:zoo`)",
     "task_hierarchy": "needs Taskonomy results (run `mouse-rsa benchmark --model study:taskonomy`)",
     "signatures": "needs Taskonomy results (run `mouse-rsa benchmark --model study:taskonomy`)",
     "model_properties": "needs ≥ 5 pretrained architectures whose catalogue properties differ "
                         "(run `mouse-rsa benchmark --model study:zoo --weights both`)",
-    "layer_profiles": "needs a model with more than one layer (run `mouse-rsa benchmark --layers all`)",
+    "layer_profiles": "needs a model with more than one layer (run `mouse-rsa benchmark --model NAME ... --layers all`)",
     "resolution_profiles": "needs a multi-layer model run at two or more image sizes "
-                           "(run `mouse-rsa benchmark --image-size 64 224`)",
+                           "(run `mouse-rsa benchmark --model NAME ... --image-size 64 224`)",
     "method_agreement": "needs `mouse-rsa analyze` on ≥ 2 methods or image sizes "
-                        "(run `mouse-rsa benchmark --method all`, then `mouse-rsa analyze`)",
+                        "(run `mouse-rsa benchmark --model NAME ... --method all`, then `mouse-rsa analyze`)",
     "site_rdms": f"needs a latent RSA unit, which saves its RDM ({RUN_LATENT})",
     "model_map": f"needs a latent RSA unit, which saves its RDM ({RUN_LATENT})",
 }
