@@ -696,6 +696,7 @@ def test_make_demo_prints_no_third_party_warning_and_no_url(tmp_path, demo_resul
     assert [c[0] for c in commands] == ["dataset", "benchmark", "leaderboard"]
     env = {**os.environ, "https_proxy": "http://127.0.0.1:9", "http_proxy": "http://127.0.0.1:9"}  # offline
     env.pop("PYTHONWARNINGS", None)
+    commands[1] += ["--permutations", "2"]  # the output's words, not the null's 20 encoding refits, are tested here
     for argv in commands:  # the demo's features are in the session's cache (demo_results): no forward pass
         done = subprocess.run([sys.executable, "-m", "mouse_rsa.cli", *argv], check=False, cwd=tmp_path, env=env,
                               capture_output=True, text=True, timeout=600)
