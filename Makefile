@@ -19,7 +19,7 @@ install: $(BIN)/mouse-rsa
 
 demo: install
 	$(BIN)/mouse-rsa dataset info demo
-	$(BIN)/mouse-rsa benchmark --model mobilenet_v2 --dataset demo --method all
+	$(BIN)/mouse-rsa benchmark --model mobilenet_v2 --dataset demo --method rsa encoding
 	$(BIN)/mouse-rsa leaderboard results
 
 lint: install

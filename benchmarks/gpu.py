@@ -8,7 +8,7 @@ downloaded), batch 16, float32:
 * ``extract``: ``features.extract`` of every layer on the same device (hooks, sketch, Grams, one host copy);
 * ``unit cold``/``unit warm``: ``mouse_rsa.benchmark(model, methods='all')`` with an empty feature cache
   (build, extract, score both methods with their default permutations) and again with the features cached;
-* ``score host``/``score device``: both methods on the same features with numpy on the host and on the
+* ``score host``/``score device``: the study's two methods (rsa_nnls, encoding_ridge) on the same features with numpy on the host and on the
   device's scoring path (``mouse_rsa.arrays``; a CPU unit scores on the host, so on a CPU only the host is
   timed: tests/test_arrays.py checks the torch path against numpy), and the largest |difference| of their
   site scores and chance levels;
@@ -30,6 +30,7 @@ import time
 
 import numpy as np
 
+SCORED = ("rsa_nnls", "encoding_ridge")  # timed host vs device: the study's two methods
 STUDY_UNITS = 1224  # 51 models × pretrained and random × 3 seeds × 2 methods × 2 layer sets (README)
 
 
@@ -120,15 +121,15 @@ def scoring_rows(model: str, device: str) -> list[tuple[str, str]]:
     there = arrays.scoring_device(device)
     partitions = stimulus_folds(targets.n_stimuli, 6, 1, 0)
     rows = []
-    for method in methods.all_methods():
+    for method in map(methods.get, SCORED):
         label = f"score {method.name} ({method.permutations} permutations): host numpy"
         host_s, host = _timed(device, lambda method=method: method.score(grams, targets, methods.Design(
-            partitions, 0, method.permutations, "loo")))
+            partitions, 0, method.permutations, {"ridge_criterion": "loo"})))
         if there is None:  # a CPU unit scores with numpy: the device path is the host's
             rows.append((label, f"{host_s:.1f} s (a CPU unit scores on the host)"))
             continue
         dev_s, dev = _timed(device, lambda method=method: method.score(grams, targets, methods.Design(
-            partitions, 0, method.permutations, "loo", there)))
+            partitions, 0, method.permutations, {"ridge_criterion": "loo"}, there)))
         diff = max(float(np.abs(host.sites["score"].to_numpy() - dev.sites["score"].to_numpy()).max()),
                    float(np.abs(host.null - dev.null).max()) if host.null is not None else 0.0)
         rows.append((f"{label} / {there}", f"{host_s:.1f} s / {dev_s:.1f} s, max |diff| {diff:.1e}"))

@@ -25,6 +25,17 @@ faster, with the largest difference between the numbers both computed:
   call per layer and fold, on explicit features with exactly the layer's kernel, the same folds and
   the same penalty grid; demo cells, mobilenet_v2 (random weights) layers. max_abs_diff = max |Δr|
   of the held-out r per layer and cell; ``accuracy_*`` = mean held-out r of each.
+* ``rsa_layer_vs_rsatoolbox``: the cross-validated single-layer RSA (``rsa_layer.choose_layers``: every
+  layer correlated with every site on the training cells, the best scored on the held-out cells) of the
+  demo's 21 sites on mobilenet_v2's (random) layer RDMs, 6 folds, against rsatoolbox choosing the layer
+  (``compare(..., method='corr')`` of the RDMs ``subsample_pattern``-ed to the training stimuli) and scipy's
+  ``pearsonr`` on the held-out cells; max_abs_diff = max |Δ| of the site scores.
+* ``cka_vs_kornblith``: the cross-validated debiased linear CKA (``cka.choose_layers``) of the demo sites'
+  cell kernels with mobilenet_v2's layer kernels against a loop of Kornblith et al.'s Gram-matrix CKA
+  (unbiased centring, ``debiased=True``) per fold, site and layer, written out as in their code.
+* ``pls_vs_sklearn``: PLS1 with 25 components (``pls.pls_fit``) of the demo's cells on every 10th
+  mobilenet_v2 layer, one fold, against one ``PLSRegression(25, scale=False)`` per layer and cell on
+  explicit features with exactly the layer's kernel; max_abs_diff = max |Δ| of the held-out predictions.
 * ``extraction_<model>``: ``features.extract`` of every layer against the bare forward pass of the
   same images (224 px, batch 32, CPU), each in its own subprocess with its peak RSS.
 * ``benchmark_cold`` / ``benchmark_warm``: the whole ``mouse-rsa benchmark --model mobilenet_v2
@@ -37,8 +48,9 @@ faster, with the largest difference between the numbers both computed:
   both timed as whole processes, start-up and imports included. In these rows the bare forward pass,
   the script and the warm command are each the fastest of ``REPEATS`` runs; the cold command runs once.
 
-Usage: python benchmarks/peers.py [--quick] [--json FILE]
-(--quick: fewer images for extraction, 4 sites at 300 layers, 100 repeats; under 3 minutes.)
+Usage: python benchmarks/peers.py [--quick] [--only methods] [--json FILE]
+(--quick: fewer images for extraction, 4 sites at 300 layers, 100 repeats; under 3 minutes. --only methods:
+the rows of rsa_layer, cka and pls alone.)
 """
 from __future__ import annotations
 
@@ -57,9 +69,10 @@ from typing import Any, TypeVar
 import numpy as np
 
 from mouse_rsa.features.grams import LayerGrams
+from mouse_rsa.methods import cka, nnls, pls, rsa_layer
 from mouse_rsa.methods import encoding_ridge as encoding
-from mouse_rsa.methods import nnls
-from mouse_rsa.methods.folds import stimulus_folds
+from mouse_rsa.methods.cells import column_r
+from mouse_rsa.methods.folds import fold_labels, stimulus_folds
 from mouse_rsa.rdm import rdm, upper
 
 N_STIMULI, N_SITES, FOLDS = 118, 21, 6
@@ -206,7 +219,7 @@ def ridgecv_layer_r(kernels: np.ndarray, y: np.ndarray, partitions: list[list[np
             fit = RidgeCV(alphas=encoding.DEFAULT_ALPHAS * scale, alpha_per_target=True).fit(x[train], y[train])
             pred = fit.predict(x[test])
             seconds += time.perf_counter() - start
-            layer_r[layer] += encoding._column_r(pred[None], y[test])[0] / n_folds
+            layer_r[layer] += column_r(pred, y[test]) / n_folds
     return seconds, layer_r
 
 
@@ -217,6 +230,99 @@ def ridge_row(grams: LayerGrams, responses: np.ndarray) -> Row:
     return row("ridge_vs_ridgecv", t_project, t_sklearn, float(np.abs(result.layer_r - sk_r).max()),
                layers=grams.n_layers, cells=responses.shape[1], accuracy_project=float(result.layer_r.mean()),
                accuracy_peer=float(sk_r.mean()))
+
+
+# ---------------------------------------------------------------- rsa_layer, cka and pls
+
+def rsatoolbox_rsa_layer(x: np.ndarray, y: np.ndarray, folds: list[np.ndarray]) -> np.ndarray:
+    """Site scores of single-layer RSA with rsatoolbox choosing the layer on the training stimuli and scipy's
+    pearsonr on the held-out cells (each touching a held-out stimulus)."""
+    from rsatoolbox.rdm import RDMs, compare
+    from scipy import stats
+
+    index = {"index": np.arange(N_STIMULI)}
+    models = RDMs(x.T, dissimilarity_measure="correlation", pattern_descriptors=index)
+    i, j = np.triu_indices(N_STIMULI, k=1)
+    scores = np.zeros(y.shape[1])
+    for test in folds:
+        train = np.setdiff1d(np.arange(N_STIMULI), test)
+        held = np.isin(i, test) | np.isin(j, test)
+        candidates = models.subsample_pattern("index", train)
+        for s in range(y.shape[1]):
+            site = RDMs(y[:, s][None], dissimilarity_measure="correlation", pattern_descriptors=index)
+            best = int(np.argmax(compare(candidates, site.subsample_pattern("index", train), method="corr")[:, 0]))
+            scores[s] += stats.pearsonr(x[held, best], y[held, s])[0] / len(folds)
+    return scores
+
+
+def kornblith_cka(gram_x: np.ndarray, gram_y: np.ndarray) -> float:
+    """Debiased linear CKA of two Gram matrices as Kornblith et al.'s code computes it (unbiased centring)."""
+    def centre(gram: np.ndarray) -> np.ndarray:
+        gram = gram.copy()
+        n = len(gram)
+        np.fill_diagonal(gram, 0)
+        means = gram.sum(axis=0) / (n - 2)
+        means -= means.sum() / (2 * (n - 1))
+        gram -= means[:, None] + means[None, :]
+        np.fill_diagonal(gram, 0)
+        return gram
+    gx, gy = centre(gram_x), centre(gram_y)
+    return float(gx.ravel() @ gy.ravel() / (np.linalg.norm(gx) * np.linalg.norm(gy)))
+
+
+def kornblith_cv_cka(layers: np.ndarray, sites: np.ndarray, folds: list[np.ndarray]) -> np.ndarray:
+    """Site scores of the cross-validated CKA as a loop of ``kornblith_cka`` over folds, sites and layers."""
+    scores = np.zeros(len(sites))
+    for test in folds:
+        train = np.setdiff1d(np.arange(N_STIMULI), test)
+        for s, site in enumerate(sites):
+            on_train = [kornblith_cka(k[np.ix_(train, train)], site[np.ix_(train, train)]) for k in layers]
+            best = int(np.argmax(on_train))
+            scores[s] += kornblith_cka(layers[best][np.ix_(test, test)], site[np.ix_(test, test)]) / len(folds)
+    return scores
+
+
+def sklearn_pls(kernels: np.ndarray, y: np.ndarray, train: np.ndarray, test: np.ndarray) -> np.ndarray:
+    """Held-out predictions (layers, n_test, cells) of one PLSRegression(25, scale=False) per layer and cell, on
+    features with exactly the layer's kernel."""
+    import warnings
+
+    from sklearn.cross_decomposition import PLSRegression
+
+    out = np.zeros((len(kernels), len(test), y.shape[1]))
+    for layer, kernel in enumerate(kernels):
+        evals, evecs = np.linalg.eigh(kernel)
+        x = evecs * np.sqrt(np.clip(evals, 0, None))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            for c in range(y.shape[1]):
+                fit = PLSRegression(pls.COMPONENTS, scale=False).fit(x[train], y[train, c])
+                out[layer, :, c] = fit.predict(x[test]).ravel()
+    return out
+
+
+def method_rows(grams: LayerGrams, targets) -> list[Row]:
+    folds = stimulus_folds(N_STIMULI, FOLDS, 1, seed=0)
+    labels = fold_labels(folds[0], N_STIMULI)[None]
+    x, y = upper(grams.rdms()).T, targets.site_vectors()
+    t_project, (_, _, held) = timed(rsa_layer.choose_layers, x, y, labels)
+    t_peer, peer = timed(rsatoolbox_rsa_layer, x, y, folds[0])
+    rows = [row("rsa_layer_vs_rsatoolbox", t_project, t_peer, float(np.abs(held.mean(axis=(0, 1)) - peer).max()),
+                layers=grams.n_layers, sites=y.shape[1])]
+    kernels = grams.kernels()
+    sites = cka.site_kernels(targets.cell_means, targets.cell_site, [s.key for s in targets.sites])
+    t_project, (_, _, held) = timed(cka.choose_layers, kernels, sites, labels)
+    t_peer, peer = timed(kornblith_cv_cka, kernels, sites, folds[0])
+    rows.append(row("cka_vs_kornblith", t_project, t_peer, float(np.abs(held.mean(axis=(0, 1)) - peer).max()),
+                    layers=grams.n_layers, sites=len(sites)))
+    every = kernels[::10]
+    test = folds[0][0]
+    train = np.setdiff1d(np.arange(N_STIMULI), test)
+    t_project, ours = timed(pls.pls_fit, every, targets.cell_means, train, test)
+    t_peer, peer = timed(sklearn_pls, every, targets.cell_means, train, test)
+    rows.append(row("pls_vs_sklearn", t_project, t_peer, float(np.abs(ours - peer).max()), layers=len(every),
+                    cells=targets.cell_means.shape[1], prediction_sd=float(peer.std())))
+    return rows
 
 
 # ---------------------------------------------------------------- extraction (one subprocess each)
@@ -305,19 +411,21 @@ def run_process(args: list[str], env: dict) -> float:
     return time.perf_counter() - start
 
 
-def demo_grams_and_cells(cache: Path) -> tuple[LayerGrams, np.ndarray]:
-    """mobilenet_v2 (random) layers of the demo stimuli from the command's feature cache, and the demo cells."""
+def demo_grams_and_targets(cache: Path | None = None) -> tuple[LayerGrams, Any]:
+    """mobilenet_v2 (random) layers of the demo stimuli from the feature cache under ``cache`` (default: the
+    user's), extracted if missing, and the demo's neural targets."""
     from mouse_rsa.neural.targets import load_targets
     from mouse_rsa.runner import unit_features, usable_layers
     from mouse_rsa.settings import Settings
     from mouse_rsa.units import Unit
 
-    os.environ["MOUSE_RSA_CACHE"] = str(cache)
+    if cache is not None:
+        os.environ["MOUSE_RSA_CACHE"] = str(cache)
     settings = Settings(dataset="demo")
     targets = load_targets(settings)
     grams, _ = unit_features(Unit("mobilenet_v2", "random", "encoding", settings), targets.stimuli, progress=False)
     assert targets.cell_means is not None
-    return usable_layers(grams, "mobilenet_v2"), targets.cell_means
+    return usable_layers(grams, "mobilenet_v2"), targets
 
 
 # ---------------------------------------------------------------- report
@@ -337,10 +445,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smaller runs, under 3 minutes")
     parser.add_argument("--json", metavar="FILE", help="write the table as a JSON list")
+    parser.add_argument("--only", choices=["methods"], help="the rows of rsa_layer, cka and pls alone")
     parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         child(args.child[0], args.child[1], int(args.child[2]))
+        return
+    if args.only == "methods":
+        warm_up()
+        print_table(method_rows(*demo_grams_and_targets()))
         return
     import torch
 
@@ -358,8 +471,11 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         rows += command_rows(Path(tmp))
         print_table(rows[-4:])
-        rows.append(ridge_row(*demo_grams_and_cells(Path(tmp) / "cache")))
+        grams, targets = demo_grams_and_targets(Path(tmp) / "cache")
+        rows.append(ridge_row(grams, targets.cell_means))
         print_table(rows[-1:])
+        rows += method_rows(grams, targets)
+        print_table(rows[-3:])
     rows += extraction_rows(32 if args.quick else N_STIMULI)
     print_table(rows[-3:])
     print()

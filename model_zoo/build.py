@@ -44,16 +44,18 @@ class ZooModel:
     def name(self) -> str:
         return self.info.name
 
-    def preprocess(self, images: np.ndarray, device: str | torch.device = "cpu") -> torch.Tensor:
-        """uint8 grayscale images (N, H, W) → float (N, 3, S, S) on ``device``.
+    def preprocess(self, images: np.ndarray, device: str | torch.device = "cpu",
+                   size: int | None = None) -> torch.Tensor:
+        """uint8 grayscale images (N, H, W) → float (N, 3, S, S) on ``device``, S = ``size`` or the model's
+        own input size.
 
-        The whole image is resized (bilinear, antialiased) to the model's square input, without
-        cropping, so the network sees the full scene the mouse saw; gray is copied to three
-        channels and normalised with the weights' mean and std.
+        The whole image is resized (bilinear, antialiased) to the square input, without cropping, so the
+        network sees the full scene the mouse saw; gray is copied to three channels and normalised with
+        the weights' mean and std.
         """
+        side = size or self.input_size
         x = torch.as_tensor(np.asarray(images), device=device).to(torch.float32).div_(255.0)[:, None]
-        x = F.interpolate(x, size=(self.input_size, self.input_size), mode="bilinear",
-                          align_corners=False, antialias=True)
+        x = F.interpolate(x, size=(side, side), mode="bilinear", align_corners=False, antialias=True)
         mean = torch.tensor(self.mean, device=device).view(1, 3, 1, 1)
         std = torch.tensor(self.std, device=device).view(1, 3, 1, 1)
         return (x.expand(-1, 3, -1, -1) - mean) / std

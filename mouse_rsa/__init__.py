@@ -13,7 +13,7 @@ Nothing here touches the network or the disk on import.
 """
 from __future__ import annotations
 
-from model_zoo.lazy import lazy_exports
+from model_zoo.lazy import lazy_exports, moved_modules
 
 _API = {
     "__version__": "version",
@@ -48,3 +48,8 @@ __all__ = [
 
 __getattr__, __dir__ = lazy_exports(__name__, _API, submodules=True)
 
+# modules of earlier releases → where their names live now, so that their imports keep working
+moved_modules(__name__, {"reliability": ("neural.reliability",), "sites": ("neural.sites",),
+                         "targets": ("neural.targets",), "grams": ("features.grams",),
+                         "feature_cache": ("features.cache",), "encoding": ("methods.encoding_ridge",),
+                         "rsa": ("methods.nnls", "methods.folds", "rdm")})

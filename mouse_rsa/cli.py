@@ -21,7 +21,7 @@ from typing import Any
 from model_zoo.errors import UserError as ZooUserError
 
 from .errors import InvalidInput, UserError, forget_warned
-from .methods import REGISTERED
+from .methods import DEFAULT, REGISTERED
 from .settings import BOOTSTRAP_RESAMPLES, PRECISIONS, RIDGE_CRITERIA, Settings
 
 HELP = {
@@ -42,6 +42,8 @@ HELP = {
                       "(at initialisation batch norm is the identity in eval mode)",
     "layers": "layer set: all, latent (each model's final representation) or a glob such as 'features.*'",
     "max_dim": "random-projection size for layers with more units",
+    "image_size": "side (px) the stimuli are resized to (default: each model's own input size); several sizes run "
+                  "one unit per size and one that chooses the size with the layer, on training stimuli only",
     "weights_file": "local state dict (.pth/.safetensors) used as the pretrained weights",
     "reliability_threshold": "split-half reliability a cell needs",
     "min_cells": "reliable cells a site needs",
@@ -55,22 +57,26 @@ HELP = {
 
 
 CHOICES = {"precision": list(PRECISIONS), "ridge_criterion": list(RIDGE_CRITERIA)}
+SEVERAL = {"model_seed": "--seed", "image_size": "--image-size"}  # Settings fields whose option lists several
 
 
-def _method_permutations() -> str:
+def _method_help(text: str) -> str:
+    """``text`` with the registered methods' permutations and short names filled in (imports the methods)."""
     from .methods import all_methods
 
-    return ", ".join(f"{m.short} {m.permutations}" for m in all_methods())
+    shorts = [m.short for m in all_methods() if m.short != m.name]
+    return text.replace("{method_permutations}", ", ".join(f"{m.short} {m.permutations}" for m in all_methods())) \
+        .replace("{method_short_names}", f"short names {', '.join(shorts)}" if shorts else "")
 
 
 class _Formatter(argparse.HelpFormatter):
     """Help that shows each option's default (lists as typed, e.g. ``rsa``), except None, flags and --no-X;
-    ``{method_permutations}`` is filled in from the methods only when help is shown."""
+    ``{method_...}`` placeholders are filled in from the methods only when help is shown."""
 
     def _get_help_string(self, action):
         text = action.help or ""
-        if "{method_permutations}" in text:
-            text = text.replace("{method_permutations}", _method_permutations())
+        if "{method_" in text:
+            text = _method_help(text)
         default = action.default
         if default is None or default is argparse.SUPPRESS or isinstance(action, (
                 argparse._StoreTrueAction, argparse._StoreFalseAction)) or "default:" in text:
@@ -93,6 +99,10 @@ def add_settings_options(parser: argparse.ArgumentParser) -> None:
             parser.add_argument("--seeds", "--seed", "--model-seed", dest="model_seeds", type=int, nargs="+",
                                 default=[f.default], metavar="N", help=HELP[f.name])
             continue
+        if f.name == "image_size":
+            parser.add_argument("--image-size", "--image-sizes", dest="image_sizes", type=int, nargs="+",
+                                default=None, metavar="PX", help=HELP[f.name])
+            continue
         kind = int if f.name == "permutations" else {int: int, float: float}.get(type(f.default), str)
         extra: dict[str, Any] = {"choices": CHOICES[f.name]} if f.name in CHOICES else {}
         parser.add_argument("--" + f.name.replace("_", "-"), dest=f.name, type=kind, default=f.default,
@@ -100,9 +110,12 @@ def add_settings_options(parser: argparse.ArgumentParser) -> None:
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
-    """The Settings of parsed options (the first model seed; ``args.model_seeds`` lists them all)."""
-    values = {f.name: getattr(args, f.name) for f in dataclasses.fields(Settings) if f.name != "model_seed"}
-    return Settings(**values, model_seed=args.model_seeds[0])
+    """The Settings of parsed options (the first model seed and image size; ``args.model_seeds`` and
+    ``args.image_sizes`` list them all)."""
+    values = {f.name: getattr(args, f.name) for f in dataclasses.fields(Settings)
+              if f.name not in ("model_seed", "image_size")}
+    sizes = getattr(args, "image_sizes", None)
+    return Settings(**values, model_seed=args.model_seeds[0], image_size=sizes[0] if sizes else None)
 
 
 def add_unit_options(parser: argparse.ArgumentParser) -> None:
@@ -113,8 +126,8 @@ def add_unit_options(parser: argparse.ArgumentParser) -> None:
                         help="pretrained (standard weights, cached or downloaded once), random (seeded "
                         "initialisation) or both; under both, pretrained weights that cannot be had are "
                         "skipped with a warning")
-    parser.add_argument("--method", "--methods", dest="method", nargs="+", default=["rsa"], metavar="METHOD",
-                        help=f"scoring methods ({', '.join(REGISTERED)}, their short names rsa, encoding, or all)")
+    parser.add_argument("--method", "--methods", dest="method", nargs="+", default=[DEFAULT], metavar="METHOD",
+                        help=f"scoring methods ({', '.join(REGISTERED)}, {{method_short_names}}, or all)")
     parser.add_argument("--out", default="results", help="results directory")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     add_settings_options(parser)
@@ -226,7 +239,8 @@ def _cmd_layers(args) -> None:
 def _print_scores(scores) -> None:
     if scores.empty:
         return
-    columns = ["model", "method", "layer_set", "weights"]
+    sizes = ["image_size"] if scores["image_size"].nunique() > 1 else []
+    columns = ["model", "method", "layer_set", *sizes, "weights"]
     print(scores.pivot_table(index="site", columns=columns, values="score", sort=False).round(3).to_string())
     summary = scores.groupby([*columns, "model_seed"]).agg(mean_score=("score", "mean"),
                                                            chance=("chance_mean", "mean"),
@@ -242,7 +256,8 @@ def _cmd_benchmark(args) -> None:
     from .runner import benchmark
 
     result = benchmark(args.model, settings_from(args), weights=args.weights, methods=args.method, out=args.out,
-                       resume=args.resume, progress=not args.quiet, seeds=args.model_seeds)
+                       resume=args.resume, progress=not args.quiet, seeds=args.model_seeds,
+                       image_sizes=args.image_sizes)
     _print_scores(result.scores)
     if result.reused:
         print(f"{result.reused} finished unit(s) reused from {args.out}")
@@ -260,7 +275,7 @@ def _cmd_sweep(args) -> None:
     from .units import plan
 
     units = plan(args.model, settings_from(args), weights=args.weights, methods=args.method, seeds=args.model_seeds,
-                 layer_sets=args.layer_sets)
+                 layer_sets=args.layer_sets, image_sizes=args.image_sizes)
     fields = {f.name: getattr(args, f.name) for f in dataclasses.fields(ClusterOptions)}
     options = ClusterOptions(**{**fields, "job_extra": tuple(args.job_extra or ())})
     if args.dry_run:
@@ -531,8 +546,9 @@ def _option_names(parser: argparse.ArgumentParser) -> dict[str, str]:
         longs = [o for o in action.option_strings if o.startswith("--")]
         if longs and action.dest != "help":
             names.setdefault(action.dest, longs[0])
-    if "model_seeds" in names:
-        names["model_seed"] = "--seed"
+    for field, option in SEVERAL.items():  # a Settings field whose option lists several values
+        if option in names.values():
+            names[field] = option
     return names
 
 

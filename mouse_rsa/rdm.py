@@ -71,6 +71,29 @@ def correlation_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return (a.T @ b) / np.sqrt(np.outer((a * a).sum(axis=0), (b * b).sum(axis=0)))
 
 
+def weighted_pearson(weights: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Pearson r (n_weightings, k) between the columns of ``a`` and ``b`` (n, k) with the observations
+    weighted by each row of ``weights`` (n_weightings, n); NaN where a column has no weighted variance."""
+    n = weights.sum(axis=1, keepdims=True)
+    sa, sb = weights @ a, weights @ b
+    with np.errstate(invalid="ignore", divide="ignore"):
+        var_a, var_b = weights @ (a * a) - sa * sa / n, weights @ (b * b) - sb * sb / n
+        r = (weights @ (a * b) - sa * sb / n) / np.sqrt(var_a * var_b)
+    return np.where((var_a > 0) & (var_b > 0), r, np.nan)
+
+
+def layer_profile(layer_vectors: np.ndarray, site_vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Pearson and Spearman r of every layer RDM with every site RDM.
+
+    ``layer_vectors`` (n_pairs, n_layers) and ``site_vectors`` (n_pairs, n_sites) are upper
+    triangles; each result is (n_layers, n_sites), NaN where an RDM is constant. Every column is
+    ranked once.
+    """
+    pearson = correlation_matrix(layer_vectors, site_vectors)
+    spearman = correlation_matrix(stats.rankdata(layer_vectors, axis=0), stats.rankdata(site_vectors, axis=0))
+    return pearson, spearman
+
+
 def compare(a: np.ndarray, b: np.ndarray, method: str = "pearson") -> float:
     """Pearson or Spearman correlation between two RDMs' upper triangles (or two vectors)."""
     va = upper(a) if a.ndim == 2 else a

@@ -130,11 +130,14 @@ class UnitScores:
         """The unit's site scores on each resample (n_resamples, n_sites), in the order of its target's
         sites; None when it kept no held-out predictions."""
         arrays = self.arrays(unit_key)
-        if arrays is None or "predictions" not in arrays:
+        if arrays is None:
             return None
         row = self.row(unit_key)
         method = registry.get(row["method"])
-        return method.resample_scores(arrays, self.target(row["dataset"], row["targets_key"]), counts)
+        try:
+            return method.resample_scores(arrays, self.target(row["dataset"], row["targets_key"]), counts)
+        except KeyError:            # the unit's arrays lack what its method rescores (kept by an older version)
+            return None
 
     def draws(self, unit_keys: list[str], counts: np.ndarray, seed: int) -> np.ndarray | None:
         """(n_resamples,): the mean over sites and (bootstrapped, ``seed_bootstrap``) model seeds of the units

@@ -8,6 +8,7 @@ a unit whose key and files are already whole under ``out`` is read back instead 
 """
 from __future__ import annotations
 
+import dataclasses
 import resource
 import time
 import warnings
@@ -48,11 +49,18 @@ def unit_features(unit: Unit, stimuli: np.ndarray, progress: bool = True) -> tup
     """The layer summaries of ``unit`` on ``stimuli`` and the seconds they took (build_s, extract_s).
 
     With the cache on (``settings.use_cache``) a cached file is read and no model is built (nor torch
-    imported); otherwise the model is built, its layers extracted and, with the cache on, saved.
+    imported); otherwise the model is built, its layers extracted and, with the cache on, saved. A unit of
+    several image sizes joins the layers of each size's features (``LayerGrams.joined``: ``64/features.3``).
     """
     from .features import cache as feature_cache
+    from .features.grams import LayerGrams
 
     s = unit.settings
+    if isinstance(s.image_size, tuple):
+        parts = {size: unit_features(dataclasses.replace(unit, settings=s.replace(image_size=size)), stimuli, progress)
+                 for size in s.image_size}
+        timings = {name: sum(t[name] for _, t in parts.values()) for name in ("build_s", "extract_s")}
+        return LayerGrams.joined({str(size): grams for size, (grams, _) in parts.items()}), timings
     path = feature_cache.path_for(unit, stimuli) if s.use_cache else None
     start = time.perf_counter()
     cached = feature_cache.load(path) if path is not None and path.exists() else None
@@ -65,7 +73,7 @@ def unit_features(unit: Unit, stimuli: np.ndarray, progress: bool = True) -> tup
     built = time.perf_counter()
     pattern = model_zoo.latent_layers(zoo) if s.layers == "latent" else s.layer_pattern
     grams = extract(zoo, stimuli, pattern, s.max_dim, s.model_seed,
-                    Run(s.batch_size, s.device, s.precision, progress, unit.bn_calibration))
+                    Run(s.batch_size, s.device, s.precision, progress, unit.bn_calibration, s.image_size))
     if path is not None:
         feature_cache.save(grams, path)
     return grams, {"build_s": built - start, "extract_s": time.perf_counter() - built}
@@ -102,14 +110,15 @@ def run_units(units: Sequence[Unit], targets: Targets, progress: bool = True) ->
         s = unit.settings
         method = registry.get(unit.method)
         design = registry.Design(stimulus_folds(targets.n_stimuli, s.folds, s.repeats, s.cv_seed), s.cv_seed,
-                                 unit.permutations, s.ridge_criterion, scoring_device(s.device))
+                                 unit.permutations, {name: getattr(s, name) for name in method.settings_used},
+                                 scoring_device(s.device))
         scored = method.score(grams, targets, design)
         null = scored.null if scored.null is not None else np.empty((0, len(targets.sites)))
         keep_rdms = method.keeps_layer_rdms and s.layers == "latent"
         rdms = dict(zip(grams.names, upper(grams.rdms()))) if keep_rdms else {}
         arrays = {**scored.arrays, "null": null, "layer_signature": signature}
         timings = {**feature_timings, "score_s": time.perf_counter() - t0, "peak_rss_mb": _peak_rss_mb()}
-        done.append(results.UnitResult(unit.key(targets), unit.describe(), registry.with_chance(scored.sites, null),
+        done.append(results.UnitResult(unit.key(targets), unit.describe(), registry.site_rows(scored.sites, null),
                                        scored.layers, scored.tables, rdms, arrays, timings))
     return done
 
@@ -133,7 +142,8 @@ class BenchmarkResult:
 
 def _group_label(group: list[Unit]) -> str:
     unit = group[0]
-    return f"{unit.model} ({unit.weights}, model seed {unit.settings.model_seed}, layers {unit.settings.layers})"
+    size = "" if unit.settings.image_size is None else f", {unit.settings.image_size_label} px"
+    return f"{unit.model} ({unit.weights}, model seed {unit.settings.model_seed}, layers {unit.settings.layers}{size})"
 
 
 def _prepare(units: list[Unit], out: str | Path | None, weights: str,
@@ -180,20 +190,24 @@ def _run_group(group: list[Unit], targets: Targets, out: str | Path | None, resu
     return tables
 
 
-def benchmark(models: str | Sequence[str], settings: Settings | None = None, weights: str = "both",
-              methods: str | Sequence[str] = "rsa", out: str | Path | None = "results", resume: bool = False,
-              progress: bool = True, seeds: Sequence[int] | None = None, **options) -> BenchmarkResult:
+def benchmark(models: str | Sequence[str], settings: Settings | None = None, weights: str = "both",  # noqa: PLR0913
+              methods: str | Sequence[str] = registry.DEFAULT, out: str | Path | None = "results", resume: bool = False,
+              progress: bool = True, seeds: Sequence[int] | None = None, image_sizes: Sequence[int] | None = None,
+              **options) -> BenchmarkResult:
     """Score ``models`` against every neural site and write one set of files per unit under ``out``.
 
     ``settings`` (or keyword ``options`` for its fields, e.g. ``dataset='demo', cv_seed=1``) say what
-    to compute; ``weights`` is pretrained, random or both; ``methods`` rsa, encoding, all or a list;
-    ``seeds`` the model seeds (default: the settings' ``model_seed``). ``out=None`` writes nothing. A
+    to compute; ``weights`` is pretrained, random or both; ``methods`` a registered method (name or short
+    name), a list of them or all;
+    ``seeds`` the model seeds (default: the settings' ``model_seed``), ``image_sizes`` the image sizes
+    (default: the settings' ``image_size``; several add a unit that chooses among them, see ``plan``).
+    ``out=None`` writes nothing. A
     group of units that raises is reported in ``failed`` (one line) and the others go on; pretrained
     weights that are unavailable under ``weights='both'`` are reported in ``skipped``. If nothing could
     run, the first error is raised.
     """
     settings = (settings or Settings()).replace(**options)
-    units = plan(models, settings, weights, methods, seeds=seeds)
+    units = plan(models, settings, weights, methods, seeds=seeds, image_sizes=image_sizes)
     targets, units, skipped = _prepare(units, out, weights, resume)
     report = BenchmarkResult(pd.DataFrame(), pd.DataFrame(), skipped=skipped)
     tables: list[dict[str, pd.DataFrame]] = []

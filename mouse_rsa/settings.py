@@ -12,13 +12,18 @@ fields fall in four groups by what they change:
 * the neural target (which cells, sites and RDMs): ``dataset`` or ``stimuli`` + ``neural_rdms``,
   ``reliability_threshold``, ``min_cells``, ``reliability_splits``, ``target_seed``;
 * the model's features: ``layers`` (``all``, ``latent`` or a glob), ``max_dim``, ``weights_file``,
-  ``precision``, ``bn_calibration`` (random weights only), ``model_seed`` (and the device kind they
-  were computed on);
+  ``precision``, ``bn_calibration`` (random weights only), ``model_seed``, ``image_size`` (and the
+  device kind they were computed on);
 * the scoring: ``folds``, ``repeats``, ``cv_seed``, ``permutations`` (of the chance level; by default
   each method's own number), ``ridge_criterion`` (how encoding chooses its penalties);
 * the run only (never the numbers): ``batch_size``, ``device`` (which GPU), ``use_cache``.
 
 Everything in the first three groups is part of a unit's key (``mouse_rsa.units``).
+
+``image_size`` is the side in pixels the stimuli are resized to before the network sees them: None
+for each model's own input size, one size, or several (a tuple): one unit that scores every size's
+layers together, so that its method chooses the size where it chooses the layer, on training stimuli
+only (``plan`` adds it when asked for several sizes).
 """
 from __future__ import annotations
 
@@ -37,6 +42,9 @@ MAX_SEED = 2**32 - 1
 SEEDS = ("model_seed", "cv_seed", "target_seed")
 MAX_PERMUTATIONS = 100_000
 RIDGE_CRITERIA = ("loo", "gcv")
+# fields only some methods read (``Method.settings_used``); other methods' units key them as None
+METHOD_SETTINGS = ("ridge_criterion",)
+IMAGE_SIZES = (8, 4096)  # the smallest and largest image side (px) accepted
 BOOTSTRAP_RESAMPLES = 1000  # stimulus resamples of the readers' intervals (leaderboard, compare), a reader's option
 MAX_REPEATS = 10_000  # repeats and reliability splits: ten times what anyone runs; beyond, a typo that never ends
 
@@ -57,6 +65,7 @@ class Settings:
     ridge_criterion: str = "loo"
     layers: str = "all"
     max_dim: int = 4096
+    image_size: int | tuple[int, ...] | None = None  # None: each model's own input size
     weights_file: str | None = None
     reliability_threshold: float = 0.75
     min_cells: int = 10
@@ -76,6 +85,7 @@ class Settings:
         _check_int("repeats", self.repeats, 1, MAX_REPEATS)
         self._check_scoring()
         _check_int("max_dim", self.max_dim, 1)
+        self._check_image_size()
         _check_int("min_cells", self.min_cells, 2)
         _check_int("reliability_splits", self.reliability_splits, 1, MAX_REPEATS)
         _check_int("batch_size", self.batch_size, 1)
@@ -105,6 +115,26 @@ class Settings:
         if not isinstance(self.bn_calibration, bool):
             raise InvalidInput(f"bn_calibration must be True or False, not {self.bn_calibration!r}",
                                argument="bn_calibration")
+
+    def _check_image_size(self) -> None:
+        """None, one size, or several distinct sizes (a list, e.g. read back from JSON, becomes a tuple)."""
+        size = self.image_size
+        if size is None or isinstance(size, numbers.Integral) and not isinstance(size, bool):
+            sizes = [] if size is None else [size]
+        elif isinstance(size, (tuple, list)) and len(size) > 1 and len(set(size)) == len(size):
+            sizes = list(size)
+            object.__setattr__(self, "image_size", tuple(int(v) for v in size))
+        else:
+            raise InvalidInput(f"image_size must be one size in pixels or several different ones, not {size!r}",
+                               argument="image_size")
+        for value in sizes:
+            _check_int("image_size", value, *IMAGE_SIZES)
+
+    @property
+    def image_size_label(self) -> str:
+        """How rows name the image size: ``native`` (each model's own), ``64``, or ``64+224`` for several."""
+        size = self.image_size
+        return "native" if size is None else "+".join(map(str, size)) if isinstance(size, tuple) else str(size)
 
     def replace(self, **changes) -> Settings:
         """A copy with ``changes`` applied and validated again."""

@@ -1,11 +1,12 @@
 """Units of work: plan them from models and settings, key them, and read back those a directory holds.
 
-A unit is model × weights × model seed × method × layer set under one ``Settings``; scored against
-one neural target it has a key (``Unit.key``) holding every setting that changes its numbers: the
-weights and their source (a weights file by the sha256 of its content), the three seeds (model,
-cross-validation, target), the layer set, the projection size, precision, batch-norm calibration and
-device kind, folds, repeats, permutations, the neural target's content and selection settings, the
-package version and the code fingerprint (``mouse_rsa.version``). ``mouse_rsa.runner`` runs units; ``benchmark`` (one process)
+A unit is model × weights × model seed × method × layer set × image size under one ``Settings``; scored
+against one neural target it has a key (``Unit.key``) holding every setting that changes its numbers:
+the weights and their source (a weights file by the sha256 of its content), the three seeds (model,
+cross-validation, target), the layer set, the image size, the projection size, precision, batch-norm
+calibration and device kind, folds, repeats, permutations, the settings its method reads, the neural
+target's content and selection settings, the package version and the code fingerprint
+(``mouse_rsa.version``). ``mouse_rsa.runner`` runs units; ``benchmark`` (one process)
 and ``sweep`` (Dask) both go through it.
 """
 from __future__ import annotations
@@ -27,6 +28,18 @@ from .results import with_digests
 from .settings import Settings
 
 WEIGHTS = ("pretrained", "random", "both")
+
+
+MOVED_TO_RUNNER = ("ConstantLayerWarning", "run_units", "unit_features", "usable_layers")  # lived here before
+
+
+def __getattr__(name: str) -> Any:
+    """Names that moved to ``mouse_rsa.runner`` still import from here."""
+    if name in MOVED_TO_RUNNER:
+        from . import runner
+
+        return getattr(runner, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class BaselineWeightsWarning(MouseRSAWarning):
@@ -72,9 +85,9 @@ class Unit:
 
         s = self.settings
         return {"model": self.model, "weights": self.weights, "weights_source": self.weights_source(hashed),
-                "model_seed": s.model_seed, "layers": s.layers, "max_dim": s.max_dim, "precision": s.precision,
-                "bn_calibration": self.bn_calibration, "device": device_kind(s.device), "code_version": __version__,
-                "code_fingerprint": code_fingerprint()}
+                "model_seed": s.model_seed, "layers": s.layers, "max_dim": s.max_dim, "image_size": s.image_size_label,
+                "precision": s.precision, "bn_calibration": self.bn_calibration, "device": device_kind(s.device),
+                "code_version": __version__, "code_fingerprint": code_fingerprint()}
 
     @property
     def permutations(self) -> int:
@@ -85,8 +98,7 @@ class Unit:
     def method_settings(self) -> dict[str, Any]:
         """Every method-specific Settings field, with its value where this unit's method reads it, else None."""
         used = registry.get(self.method).settings_used
-        return {name: getattr(self.settings, name) if name in used else None
-                for name in sorted({n for m in registry.all_methods() for n in m.settings_used})}
+        return {name: getattr(self.settings, name) if name in used else None for name in registry.settings_used()}
 
     @property
     def bn_calibration(self) -> bool:
@@ -115,7 +127,7 @@ class Unit:
             "model_seed": s.model_seed, "method": self.method, "layer_set": s.layers, "cv_seed": s.cv_seed,
             "target_seed": s.target_seed if from_cells else None, "folds": s.folds, "repeats": s.repeats,
             "permutations": self.permutations, **self.method_settings(), "max_dim": s.max_dim,
-            "bn_calibration": features["bn_calibration"],
+            "image_size": features["image_size"], "bn_calibration": features["bn_calibration"],
             "reliability_threshold": float(s.reliability_threshold) if from_cells else None,
             "min_cells": s.min_cells if from_cells else None,
             "reliability_splits": s.reliability_splits if from_cells else None, "precision": s.precision,
@@ -145,13 +157,15 @@ def _as_list(value: Any, default: Sequence) -> list:
 
 @zoo_errors()
 def plan(models: str | Sequence[str], settings: Settings, weights: str = "both",
-         methods: str | Sequence[str] = "rsa", seeds: Sequence[int] | None = None,
-         layer_sets: Sequence[str] | None = None) -> list[Unit]:
+         methods: str | Sequence[str] = registry.DEFAULT, seeds: Sequence[int] | None = None,
+         layer_sets: Sequence[str] | None = None, image_sizes: Sequence[int] | None = None) -> list[Unit]:
     """Every unit of ``models`` (names, ``study:`` presets or globs) × weights × model seeds × layer sets ×
-    methods (``all``, names or short names).
+    image sizes × methods (``all``, names or short names).
 
-    ``seeds`` (model seeds) and ``layer_sets`` default to the settings' own. Unknown names or options
-    raise InvalidInput before anything runs.
+    ``seeds`` (model seeds), ``layer_sets`` and ``image_sizes`` default to the settings' own. Several
+    image sizes give one unit per size and one that scores all sizes' layers together (the method then
+    chooses the size with the layer, on training stimuli only). Unknown names or options raise
+    InvalidInput before anything runs.
     """
     names = model_zoo.resolve_models(_as_list(models, []))
     if weights not in WEIGHTS + ("fixed",):
@@ -162,9 +176,11 @@ def plan(models: str | Sequence[str], settings: Settings, weights: str = "both",
                            "pretrained weights (not a baseline) and weights 'pretrained' or 'both'",
                            argument="weights_file")
     chosen = registry.resolve(methods)
-    variants = [settings.replace(model_seed=seed, layers=layers)
+    sizes = list(dict.fromkeys(_as_list(image_sizes, [settings.image_size])))
+    variants = [settings.replace(model_seed=seed, layers=layers, image_size=size)
                 for seed in dict.fromkeys(_as_list(seeds, [settings.model_seed]))
-                for layers in dict.fromkeys(_as_list(layer_sets, [settings.layers]))]
+                for layers in dict.fromkeys(_as_list(layer_sets, [settings.layers]))
+                for size in sizes + ([tuple(sizes)] if len(sizes) > 1 else [])]
     return [Unit(name, kind, method, variant) for name in names for kind in _weights_kinds(name, weights)
             for variant in variants for method in chosen]
 

@@ -150,7 +150,7 @@ def test_property_correlations_need_five_architectures_with_the_property():
 def test_vectorised_correlations_match_scipy():
     rng = np.random.default_rng(0)
     x, y = rng.normal(size=(2, 5, 9))
-    assert properties._pearson(x, y)[2] == pytest.approx(stats.pearsonr(x[2], y[2])[0])
+    assert properties.pearson(x, y, axis=-1)[2] == pytest.approx(stats.pearsonr(x[2], y[2])[0])
     assert properties._spearman(x, y)[4] == pytest.approx(stats.spearmanr(x[4], y[4])[0])
     ties = np.array([[3.0, 1.0, 3.0, 2.0, 1.0], [0.0, 0.0, 0.0, 1.0, 5.0]])
     np.testing.assert_array_equal(properties._ranks(ties), stats.rankdata(ties, axis=1))
@@ -237,7 +237,8 @@ def synthetic_target(root, site_rdms: np.ndarray | None = None) -> np.ndarray:
     if site_rdms is None:
         site_rdms = np.random.default_rng(99).gamma(2.0, size=(N_PAIRS, len(SITES)))
     targets = SimpleNamespace(name=GROUP["dataset"], key=GROUP["targets_key"], n_stimuli=N_STIMULI, cell_means=None,
-                              sites=[SimpleNamespace(key=f"{a}_{c}", ceiling=0.8) for a, c in SITES],
+                              sites=[SimpleNamespace(key=f"{a}_{c}", ceiling=0.8, ceiling_lower=0.7, ceiling_upper=0.9)
+                                     for a, c in SITES],
                               site_vectors=lambda: site_rdms)
     results.write_targets(root, targets)
     return site_rdms
@@ -253,25 +254,28 @@ def _prediction(site: np.ndarray, r: float, rng: np.random.Generator) -> np.ndar
     return 1.0 + 0.1 * (r * z + np.sqrt(1 - r * r) * e)
 
 
-def write_unit(root, model: str, weights: str, layer_set: str, site_scores: dict, rdm: np.ndarray | None = None,
-               n_layers: int = 1, signature: np.ndarray | None = None) -> None:
+def write_unit(root, model: str, weights: str, layer_set: str, site_scores: dict, rdm: np.ndarray | None = None,  # noqa: PLR0913
+               n_layers: int = 1, signature: np.ndarray | None = None, method: str = "rsa_nnls",
+               image_size: str = "native") -> None:
     """One whole unit through ``results.write_unit``: scores per site (held-out predictions built to give
     exactly those scores against the synthetic target, a permutation null around −0.05), a layer
     profile, a layer-RDM signature (random, unless given: equal signatures make identical networks) and
     the latent RDM."""
-    fields = {**GROUP, "dataset_hash": "h", "model": model, "weights": weights, "model_seed": 0,
+    fields = {**GROUP, "method": method, "dataset_hash": "h", "model": model, "weights": weights, "model_seed": 0,
               "weights_source": "fixed" if weights == "fixed" else "seed 0", "layer_set": layer_set,
               "cv_seed": 0, "target_seed": 0, "folds": 6, "repeats": 1, "permutations": 20, "ridge_criterion": None, "max_dim": 4096,
+              "image_size": image_size,
               "bn_calibration": False, "reliability_threshold": 0.5, "min_cells": 5, "reliability_splits": 10,
               "precision": "float32", "device": "cpu", "code_version": "test", "code_fingerprint": "test"}
     key = results.with_digests(fields)
-    rng = np.random.default_rng(zlib.crc32(f"{model}/{weights}/{layer_set}".encode()))
+    rng = np.random.default_rng(zlib.crc32(f"{model}/{weights}/{layer_set}/{method}/{image_size}".encode()))
     target = synthetic_target(root)
     predictions = np.stack([_prediction(target[:, k], site_scores[s], rng) for k, s in enumerate(SITES)], axis=1)
     sites = pd.DataFrame([{"area": a, "cortical_layer": c, "site": f"{a}_{c}", "score": site_scores[(a, c)]}
                           for a, c in SITES])
     null = -0.05 + 0.03 * rng.normal(size=(20, len(SITES)))
     scores = with_chance(sites.assign(n_cells=20, score_r2=np.sign(sites["score"]) * sites["score"] ** 2, ceiling=0.8,
+                                      ceiling_lower=0.7, ceiling_upper=0.9,
                                       best_layer="l0", best_layer_index=0,
                                       best_layer_depth=np.clip(sites["score"] * 2, 0, 1), best_layer_score=0.3,
                                       n_layers=n_layers), null)
@@ -337,7 +341,8 @@ def test_analyze_skips_what_cannot_run_and_says_which_runs_are_missing(tmp_path,
             write_unit(tmp_path, model, weights, "all", {s: 0.2 for s in SITES})
     done = analyze(tmp_path, out=tmp_path / "out", n_resamples=100)
     assert {p.name for p in done.files} == {"pretrained_vs_random.csv", "summary.txt"}
-    assert len(done.skipped) == 3 and any("study:taskonomy --layers latent" in s for s in done.skipped)
+    assert len(done.skipped) == 4 and any("study:taskonomy --layers latent" in s for s in done.skipped)
+    assert any("method agreement" in s and "--method all" in s for s in done.skipped)
     empty = tmp_path / "baseline_only"
     write_unit(empty, "pixels", "fixed", "all", {s: 0.05 for s in SITES})
     with pytest.raises(InvalidInput, match="nothing to analyze.*study:taskonomy") as err:

@@ -33,9 +33,9 @@ def test_help_lists_every_subcommand_and_shows_the_library_defaults():
     assert [name for name in listed if name in commands] == commands
     bench = next(a for a in parser._actions if a.dest == "command").choices["benchmark"]
     defaults = {a.dest: a.default for a in bench._actions}
-    assert defaults.pop("model_seeds") == [Settings().model_seed]
+    assert defaults.pop("model_seeds") == [Settings().model_seed] and defaults.pop("image_sizes") is None
     for field, value in vars(Settings()).items():
-        assert defaults.get(field, value) == value and (field in defaults or field == "model_seed"), field
+        assert defaults.get(field, value) == value and (field in defaults or field in ("model_seed", "image_size")), field
     text = bench.format_help()
     assert "(default: 0.75)" in text and "(default: 4096)" in text and "(default: all)" in text
 
@@ -78,7 +78,7 @@ def test_benchmark_writes_tidy_keyed_tables_and_leaderboard_never_duplicates(cap
     run(capsys, "benchmark", "--model", "gabor", "--dataset", "demo", "--out", str(out), "--quiet", "--seed", "3")
     code, stdout, _ = run(capsys, "leaderboard", str(out))
     table = pd.read_csv(out / "leaderboard.csv")
-    assert code == 0 and len(table) == len(first) == 2  # rsa and encoding, one row each
+    assert code == 0 and len(table) == len(first) == 5  # one row per method (all: five)
     rsa_row = table[table["method"] == "rsa_nnls"].iloc[0]
     assert rsa_row["ci_low"] <= rsa_row["mean_score"] <= rsa_row["ci_high"] and rsa_row["n_sites"] == 21
     assert rsa_row["mean_score"] == pytest.approx(scores["score"].mean())

@@ -155,7 +155,7 @@ def test_a_download_prints_nothing_on_stdout(capsys, monkeypatch, tmp_path):
 
 def test_help_shows_every_default_and_no_cache_reads_as_a_switch():
     text = " ".join(build_parser()._subparsers._group_actions[0].choices["benchmark"].format_help().split())
-    for shown in ("skipped with a warning (default: both)", "encoding, or all) (default: rsa)",
+    for shown in ("skipped with a warning (default: both)", "encoding, or all) (default: rsa_nnls)",
                   "over stimuli (default: 0)", "several run as replicates (default: 0)"):
         assert shown in text
     assert "(default: True)" not in text and "(default: [" not in text
@@ -696,6 +696,7 @@ def test_make_demo_prints_no_third_party_warning_and_no_url(tmp_path, demo_resul
     assert [c[0] for c in commands] == ["dataset", "benchmark", "leaderboard"]
     env = {**os.environ, "https_proxy": "http://127.0.0.1:9", "http_proxy": "http://127.0.0.1:9"}  # offline
     env.pop("PYTHONWARNINGS", None)
+    commands[1] += ["--permutations", "2"]  # the output's words, not the null's 20 encoding refits, are tested here
     for argv in commands:  # the demo's features are in the session's cache (demo_results): no forward pass
         done = subprocess.run([sys.executable, "-m", "mouse_rsa.cli", *argv], check=False, cwd=tmp_path, env=env,
                               capture_output=True, text=True, timeout=600)

@@ -112,7 +112,8 @@ def test_figure_shows_one_ranking_against_the_other(modality_results):
 
     figure = draw_figures(modality_results)["modality_ranks"]
     titles = [ax.get_title() for ax in figure.axes]
-    assert len(titles) == 14 and titles[0].startswith("encoding_ridge · all · all areas\nρ=")
+    assert len(titles) == 14 and titles[0].startswith("cross-validated ridge encoding")
+    assert "all areas\nSpearman $\\rho$ = " in titles[0]
     assert {ax.get_xlabel() for ax in figure.axes} == {"rank on demo"}
     assert {ax.get_ylabel() for ax in figure.axes} == {"rank on demo-neuropixels"}
     assert all(len(ax.collections[0].get_offsets()) == 4 for ax in figure.axes)

@@ -97,3 +97,20 @@ def test_rdm_ceiling_matches_direct_computation():
     b = np.stack([x[:, order[2:, s], s].mean(axis=1) for s in range(6)])
     r = np.corrcoef(upper(rdm(a)), upper(rdm(b)))[0, 1]
     assert rel.rdm_split_half_reliability(x, n_splits=1, seed=9) == pytest.approx(2 * r / (1 + r))
+
+
+def test_rdm_ceiling_bounds_are_rsatoolboxs_noise_ceiling_of_the_two_halves():
+    """Nili et al.'s bounds with the two halves of a split as the subjects: rsatoolbox's boot_noise_ceiling
+    (leave one subject out; the pool of all), squared into r² units, around the split-half ceiling."""
+    from rsatoolbox.inference.noise_ceiling import boot_noise_ceiling
+    from rsatoolbox.rdm import RDMs
+
+    rng = np.random.default_rng(11)
+    x = rng.normal(size=(9, 1, 12)) + rng.normal(scale=1.5, size=(9, 6, 12))
+    order = rel._trial_splits(6, 12, 1, 4)[0]
+    halves = [np.stack([x[:, order[part, s], s].mean(axis=1) for s in range(12)]) for part in (slice(0, 3), slice(3, 6))]
+    low, high = boot_noise_ceiling(RDMs(np.stack([upper(rdm(h)) for h in halves])), method="corr")
+    noise = rel.rdm_noise_ceiling(x, n_splits=1, seed=4)
+    assert noise.lower == pytest.approx(low ** 2, abs=1e-12) and noise.upper == pytest.approx(high ** 2, abs=1e-12)
+    assert noise.lower < noise.ceiling < noise.upper
+    assert noise.ceiling == rel.rdm_split_half_reliability(x, n_splits=1, seed=4)

@@ -39,10 +39,10 @@ def test_every_bad_setting_is_rejected_naming_its_argument(field, value):
 def test_plan_orders_units_and_runs_baselines_with_their_own_weights():
     s = Settings(dataset="demo")
     units = plan(["alexnet", "random_features"], s, weights="both", methods="all", seeds=[0, 1])
-    assert len(units) == 2 * 2 * 2 + 1 * 2 * 2
-    assert [(u.model, u.weights, u.settings.model_seed, u.method) for u in units[:3]] == [
-        ("alexnet", "pretrained", 0, "rsa_nnls"), ("alexnet", "pretrained", 0, "encoding_ridge"),
-        ("alexnet", "pretrained", 1, "rsa_nnls")]
+    n = len(methods.REGISTERED)
+    assert len(units) == (2 * 2 + 1 * 2) * n
+    assert [(u.model, u.weights, u.settings.model_seed, u.method) for u in units[:n + 1]] == [
+        *(("alexnet", "pretrained", 0, m) for m in methods.REGISTERED), ("alexnet", "pretrained", 1, "rsa_nnls")]
     with pytest.warns(BaselineWeightsWarning, match="gabor has only fixed weights"):
         baseline = plan(["gabor"], s, weights="random")
     assert [(u.model, u.weights) for u in baseline] == [("gabor", "fixed")]
@@ -50,6 +50,23 @@ def test_plan_orders_units_and_runs_baselines_with_their_own_weights():
         plan(["alexnet"], s.replace(weights_file=__file__), weights="random")
     with pytest.raises(InvalidInput, match="unknown method 'ridge'"):
         plan(["alexnet"], s, methods="ridge")
+
+
+def test_several_image_sizes_plan_one_unit_per_size_and_one_that_chooses_among_them(demo):
+    s = Settings(dataset="demo")
+    units = plan(["pixels"], s, weights="fixed", methods=["rsa", "cka"], image_sizes=[64, 224])
+    assert [(u.settings.image_size, u.method) for u in units] == [
+        (64, "rsa_nnls"), (64, "cka"), (224, "rsa_nnls"), (224, "cka"), ((64, 224), "rsa_nnls"), ((64, 224), "cka")]
+    assert [u.settings.image_size_label for u in units[::2]] == ["64", "224", "64+224"]
+    targets = load_targets(s)
+    keys = [u.key(targets) for u in units]
+    assert len({k["unit_key"] for k in keys}) == 6 and len({k["settings_key"] for k in keys}) == 3  # one per size
+    assert len({u.features_id for u in units}) == 3 and keys[0]["image_size"] == "64"
+    assert plan(["pixels"], s, weights="fixed")[0].key(targets)["image_size"] == "native"
+    assert Unit.from_description(units[-1].describe()) == units[-1]       # a tuple survives the JSON sidecar
+    for bad in ([64, 64], [7], "big", [True, 64]):
+        with pytest.raises(InvalidInput, match="image_size"):
+            Settings(image_size=bad)
 
 
 def _key(targets, **changes):
@@ -60,7 +77,7 @@ def test_the_unit_key_holds_every_identity_setting_and_nothing_else(demo):
     targets = load_targets(Settings(dataset="demo"))
     base = _key(targets)
     for field, value in [("model_seed", 1), ("cv_seed", 1), ("target_seed", 1), ("precision", "float64"), ("folds", 5),
-                         ("repeats", 2), ("layers", "latent"), ("max_dim", 100),
+                         ("repeats", 2), ("layers", "latent"), ("max_dim", 100), ("image_size", 64),
                          ("reliability_threshold", 0.8), ("min_cells", 12), ("reliability_splits", 5)]:
         assert _key(targets, **{field: value})["unit_key"] != base["unit_key"], field
     for field, value in [("batch_size", 7), ("device", "cpu"), ("use_cache", False)]:
@@ -95,7 +112,7 @@ def test_a_results_directory_reads_back_into_the_units_that_made_it(tmp_path):
     scores = results.read_scores(tmp_path)
     assert set(scores["folds"]) == {4} and set(scores["layer_set"]) == {"energy"} and set(scores["model_seed"]) == {2}
     layers = results.read_layers(tmp_path)
-    assert set(layers.columns) >= set(results.KEY_COLUMNS) and len(layers) == 2 * 21
+    assert set(layers.columns) >= set(results.KEY_COLUMNS) and len(layers) == len(methods.REGISTERED) * 21
 
 
 def test_imports_stay_light():
@@ -146,12 +163,14 @@ def test_scores_of_every_layer_and_site_are_those_before_the_refactor(demo):
     np.testing.assert_allclose(loo_scores, old_scores[old_scores["method"] == "encoding_ridge"]["score"], atol=1e-11)
     assert np.allclose(methods.get("encoding_ridge").score(grams, targets, methods.Design(partitions, 0)).sites["score"],
                        loo_scores)
-    gcv = methods.get("encoding_ridge").score(grams, targets, methods.Design(partitions, 0, criterion="gcv")).sites
+    gcv = methods.get("encoding_ridge").score(grams, targets,
+                                              methods.Design(partitions, 0, options={"ridge_criterion": "gcv"})).sites
     assert abs(gcv["score"].mean() - loo_scores.mean()) < 0.01      # 0.0075 lower: LOO's choice is better here
 
 
 def test_settings_are_plain_values():
     assert all(isinstance(v, (str, int, float, bool, type(None))) for v in dataclasses.asdict(Settings()).values())
+    assert Settings(image_size=[64, 224]).image_size == (64, 224)       # several sizes: a tuple of plain ints
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         Settings().replace(model_seed=np.int64(3))  # numpy integers are integers

@@ -6,7 +6,9 @@ clusters predict which areas, and how much each model contributes when all predi
 * ``anova``: two-way ANOVA of score on task cluster × cortical area, η², Bonferroni post-hoc tests.
 * ``signatures``: joint cross-validated NNLS of every site on several models' RDMs (weight shares).
 * ``modalities``: agreement of the model rankings of two datasets (2-photon vs Neuropixels), Spearman and Kendall.
-* ``run``: ``analyze(directory)`` runs them all (plus pretrained vs random) and writes tidy CSVs.
+* ``agreement``: rank agreement between scoring methods and image sizes, and a ranking's stability.
+* ``run``: ``analyze(directory)`` runs them all (plus pretrained vs random) and writes tidy CSVs (and the
+  agreement figure).
 
 No torch here: everything reads result tables.
 """

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from ..rdm import pearson
 from .models import GROUP, PROPERTIES, annotate, model_means
 
 COLUMNS = [*GROUP, "weights", "property", "statistic", "n_models", "r", "p", "ci_low", "ci_high",
@@ -21,14 +22,6 @@ COLUMNS = [*GROUP, "weights", "property", "statistic", "n_models", "r", "p", "ci
 MIN_MODELS = 5  # fewer: most bootstrap resamples hold ≤ 2 distinct models, and the CI is meaningless
 CONTROL_WEIGHTS = ("pretrained", "random")
 BATCH = 1000  # bootstrap resamples evaluated at once (bounds the pairwise rank comparison's memory)
-
-
-def _pearson(x: np.ndarray, y: np.ndarray, axis: int = -1) -> np.ndarray:
-    """Pearson r along ``axis`` (vectorised for the bootstrap; NaN where x or y is constant)."""
-    xc = x - x.mean(axis=axis, keepdims=True)
-    yc = y - y.mean(axis=axis, keepdims=True)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return (xc * yc).sum(axis=axis) / np.sqrt((xc**2).sum(axis=axis) * (yc**2).sum(axis=axis))
 
 
 def _ranks(x: np.ndarray, axis: int = -1) -> np.ndarray:
@@ -42,10 +35,10 @@ def _ranks(x: np.ndarray, axis: int = -1) -> np.ndarray:
 
 def _spearman(x: np.ndarray, y: np.ndarray, axis: int = -1) -> np.ndarray:
     """Spearman ρ along ``axis``: Pearson r of the average ranks."""
-    return _pearson(_ranks(x, axis), _ranks(y, axis), axis=axis)
+    return pearson(_ranks(x, axis), _ranks(y, axis), axis=axis)
 
 
-STATISTICS = {"pearson": (stats.pearsonr, _pearson), "spearman": (stats.spearmanr, _spearman)}
+STATISTICS = {"pearson": (stats.pearsonr, pearson), "spearman": (stats.spearmanr, _spearman)}
 
 
 def correlation(x: np.ndarray, y: np.ndarray, statistic: str = "pearson", n_resamples: int = 10_000,

@@ -11,6 +11,7 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -24,7 +25,7 @@ from ..leaderboard import model_rows
 from ..resampling import UnitScores
 from ..settings import BOOTSTRAP_RESAMPLES as DEFAULT_RESAMPLES
 from ..stats import paired_comparison
-from . import anova, modalities, properties, signatures
+from . import agreement, anova, modalities, properties, signatures
 from .models import model_table, site_means
 
 RUN_ZOO = "`mouse-rsa benchmark --model study:zoo --weights both`"
@@ -56,6 +57,7 @@ class Analysis:
 class _Step:
     tables: dict[str, pd.DataFrame]
     summary: list[str]
+    figures: dict[str, Any] = field(default_factory=dict)  # matplotlib figures, written as PNG and PDF
 
 
 class _Skipped(Exception):
@@ -131,8 +133,9 @@ def _signature_group(directory: Path, units: pd.DataFrame, sites: pd.DataFrame,
     site_rows = sites.drop_duplicates("site").set_index("site").reindex(site_keys).reset_index()
     tables = signatures.signature_tables(fit, site_rows[["site", "area", "cortical_layer"]],
                                          units[["model", "cluster"]])
-    labels = {**{c: first[c] for c in SIGNATURE_KEY}, "layer_set": "latent", "splits": design.splits,
-              "folds": design.folds, "split_seed": design.seed, "permutations": design.permutations}
+    labels = {**{c: first[c] for c in SIGNATURE_KEY}, "method": first["method"], "layer_set": "latent",
+              "splits": design.splits, "folds": design.folds, "split_seed": design.seed,
+              "permutations": design.permutations}
     label = f"{first['dataset']} {first['weights']} model seed {first['model_seed']} signature"
     return {name: table.assign(**labels) for name, table in tables.items()}, \
         signatures.summary_lines(tables["areas"], label)
@@ -190,47 +193,64 @@ def _modalities(inputs: _Inputs, options: Options) -> _Step:
     if table.empty:
         raise _Skipped(modalities.SKIPPED)
     return _Step({"modality_agreement": table}, modalities.summary_lines(table))
+def _agreement(inputs: _Inputs, options: Options) -> _Step:
+    """Rank agreement between methods and image sizes, and the rankings' stability (``agreement``)."""
+    from ..figures import agreement_figure
+
+    table = agreement.method_agreement(inputs.units, options.n_bootstrap, options.seed)
+    if table.empty:
+        raise _Skipped(f"rank agreement needs ≥ {agreement.MIN_MODELS} models scored by ≥ 2 methods or image sizes "
+                       "(run `mouse-rsa benchmark --model NAME ... --method all` or with --image-size 64 224)")
+    stability = agreement.ranking_stability(inputs.units)
+    return _Step({"agreement": table, "ranking_stability": stability}, agreement.summary_lines(table, stability),
+                 {"method_agreement": agreement_figure(table)})
 
 
 STEPS: dict[str, Callable[[_Inputs, Options], _Step]] = {
     "pretrained vs random": _paired, "property correlations": _properties,
-    "cluster × area ANOVA": _anova, "taskonomic signatures": _signatures, "rank agreement across datasets": _modalities}
+    "cluster × area ANOVA": _anova, "taskonomic signatures": _signatures, "method agreement": _agreement,
+    "rank agreement across datasets": _modalities}
 
 
 # every table an analysis can write (a stale one from an earlier run is removed)
 ANALYSIS_FILES = {f"{name}.csv" for name in ("pretrained_vs_random", "property_correlations", "anova", "anova_posthoc",
                                              "signature_models", "signature_clusters", "signature_areas",
-                                             "modality_agreement")}
+                                             "modality_agreement", "agreement", "ranking_stability")} | {
+    f"method_agreement.{fmt}" for fmt in ("png", "pdf")}
 
 
-def _write(out: Path, tables: dict[str, pd.DataFrame], summary: list[str]) -> list[Path]:
-    """Write every table and the summary into a fresh folder beside ``out``, then move them into ``out`` at
-    once and remove the tables an earlier analysis left there that this one did not write: ``out`` never
-    mixes two analyses, and a failure leaves it as it was."""
+def _write(out: Path, tables: dict[str, pd.DataFrame], figures: dict[str, Any], summary: list[str]) -> list[Path]:
+    """Write every table, figure (PNG and PDF) and the summary into a fresh folder beside ``out``, then move
+    them into ``out`` at once and remove the files an earlier analysis left there that this one did not
+    write: ``out`` never mixes two analyses, and a failure leaves it as it was."""
+    from ..figures import write_figure
+
     out.parent.mkdir(parents=True, exist_ok=True)
     files = {f"{name}.csv": table for name, table in tables.items()}
     stage = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
         for name, table in files.items():
             table.to_csv(stage / name, index=False, float_format="%.10g")
+        drawn = [path.name for name, fig in figures.items() for path in write_figure(fig, stage, name)]
         (stage / "summary.txt").write_text("\n".join(summary) + "\n")
         out.mkdir(exist_ok=True)
         for path in stage.iterdir():
             os.chmod(path, file_mode())
             os.replace(path, out / path.name)
-        for stale in ANALYSIS_FILES - set(files):
+        for stale in ANALYSIS_FILES - set(files) - set(drawn):
             (out / stale).unlink(missing_ok=True)
     except OSError as err:
         raise write_failed(out, err) from err
     finally:
         shutil.rmtree(stage, ignore_errors=True)
-    return [out / name for name in files] + [out / "summary.txt"]
+    return [out / name for name in [*files, *drawn]] + [out / "summary.txt"]
 
 
 def run_analyses(inputs: _Inputs, out: Path, options: Options) -> Analysis:
     """Every step on ``inputs``, then their tables written into ``out`` as a whole. InvalidInput if none can run."""
     result = Analysis([], [], [])
     tables: dict[str, pd.DataFrame] = {}
+    figures: dict[str, Any] = {}
     for name, step in STEPS.items():
         try:
             done = step(inputs, options)
@@ -239,10 +259,11 @@ def run_analyses(inputs: _Inputs, out: Path, options: Options) -> Analysis:
             continue
         tables.update(done.tables)
         result.summary += done.summary
-    if not tables:
+        figures.update(done.figures)
+    if not tables and not figures:
         raise InvalidInput(f"nothing to analyze in {inputs.directory}: " + "; ".join(result.skipped),
                            argument="directory")
-    result.files = _write(out, tables, result.summary + result.skipped)
+    result.files = _write(out, tables, figures, result.summary + result.skipped)
     return result
 
 

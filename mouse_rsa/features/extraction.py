@@ -32,6 +32,7 @@ The on-disk cache of these summaries is ``mouse_rsa.features.cache``.
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 import math
 from collections.abc import Iterator, Sequence
@@ -98,6 +99,7 @@ class Run:
     ``precision``: float32 (the networks' own; TF32 off), tf32, bfloat16 or float64
     (``mouse_rsa.features.placement`` says what each computes).
     ``bn_calibration``: set every batch-norm layer's statistics from the stimuli first (``calibrate_batchnorm``).
+    ``image_size``: the side (px) the stimuli are resized to, None for the model's own input size.
     """
 
     batch_size: int = DEFAULT_BATCH
@@ -105,6 +107,7 @@ class Run:
     precision: str = "float32"
     progress: bool = True
     bn_calibration: bool = False
+    image_size: int | None = None
 
 
 def calibrate_batchnorm(module: torch.nn.Module, batches: Iterator[torch.Tensor]) -> int:
@@ -173,6 +176,19 @@ class _Collector:
         return LayerGrams(names, np.stack(grams), np.stack(means), n_units, n_units > self.max_dim)
 
 
+@contextlib.contextmanager
+def _sized(model: model_zoo.ZooModel, image_size: int | None) -> Iterator[None]:
+    """A forward pass that fails at an image size other than the model's own becomes InvalidInput."""
+    try:
+        yield
+    except (RuntimeError, ValueError) as err:
+        if image_size is None or image_size == model.input_size:
+            raise
+        raise InvalidInput(f"{model.name} cannot run on {image_size} px images ({str(err).splitlines()[0]}); "
+                           f"use a larger image_size (its own is {model.input_size} px)",
+                           argument="image_size") from err
+
+
 def extract(
     model: model_zoo.ZooModel,
     images: np.ndarray,
@@ -193,18 +209,20 @@ def extract(
     dtype = STORAGE[run.precision]
     collector = _Collector(max_dim, seed, dev, dtype)
     batches = range(0, len(images), run.batch_size)
+    def inputs(start: int) -> torch.Tensor:
+        return model.preprocess(images[start:start + run.batch_size], dev, run.image_size).to(dtype)
+
     try:
-        with placed(model.module, dev, dtype) as module:
+        with placed(model.module, dev, dtype) as module, _sized(model, run.image_size):
             if run.bn_calibration:
                 with torch.no_grad(), numerics(run.precision, dev):
-                    calibrate_batchnorm(module, (model.preprocess(images[start:start + run.batch_size], dev)
-                                                 .to(dtype) for start in batches))
+                    calibrate_batchnorm(module, (inputs(start) for start in batches))
             # no_grad, not inference_mode: LayerTap tells an in-place layer from a pass-through by the tensors'
             # version counters, which inference tensors lack (the forward pass costs the same either way)
             with torch.no_grad(), numerics(run.precision, dev), LayerTap(module, collector, layers):
                 for start in progress_bar(batches, desc=f"{model.name} ({model.weights})", unit="batch",
                                           disable=not run.progress, leave=False):
-                    module(model.preprocess(images[start:start + run.batch_size], dev).to(dtype))
+                    module(inputs(start))
         if not collector.parts:
             raise InvalidInput(f"layers {layers!r} match no layer of {model.name}; "
                                f"list them with `mouse-rsa layers {model.name}`", argument="layers")

@@ -24,10 +24,32 @@ class LayerGrams:
     unit_mean: np.ndarray   # (n_layers, n_stimuli) float64
     n_units: np.ndarray     # (n_layers,) int64, units before any reduction
     reduced: np.ndarray     # (n_layers,) bool, whether the layer was randomly projected
+    blocks: np.ndarray | None = None  # (n_layers,) which feature set each layer is from (``joined``), else None
 
     @property
     def n_layers(self) -> int:
         return len(self.names)
+
+    @classmethod
+    def joined(cls, parts: dict[str, LayerGrams]) -> LayerGrams:
+        """The layers of several feature sets of one model on the same stimuli (e.g. one per image size)
+        side by side, each name prefixed with its part's label (``64/features.3``)."""
+        return cls([f"{label}/{name}" for label, g in parts.items() for name in g.names],
+                   np.concatenate([g.gram for g in parts.values()]),
+                   np.concatenate([g.unit_mean for g in parts.values()]),
+                   np.concatenate([g.n_units for g in parts.values()]),
+                   np.concatenate([g.reduced for g in parts.values()]),
+                   np.repeat(list(parts), [g.n_layers for g in parts.values()]))
+
+    def depths(self) -> np.ndarray:
+        """Relative depth of every layer in its network, 0 (first) to 1 (last; 0 for a one-layer network):
+        its position among the layers of its feature set."""
+        blocks = self.blocks if self.blocks is not None else np.zeros(self.n_layers, dtype=int)
+        depth = np.zeros(self.n_layers)
+        for block in np.unique(blocks):
+            mine = np.flatnonzero(blocks == block)
+            depth[mine] = np.arange(len(mine)) / max(len(mine) - 1, 1)
+        return depth
 
     def rdms(self) -> np.ndarray:
         """Correlation-distance RDM of every layer, (n_layers, n_stimuli, n_stimuli) float64."""
@@ -59,4 +81,4 @@ class LayerGrams:
 
     def select(self, keep: list[int]) -> LayerGrams:
         return LayerGrams([self.names[i] for i in keep], self.gram[keep], self.unit_mean[keep],
-                          self.n_units[keep], self.reduced[keep])
+                          self.n_units[keep], self.reduced[keep], None if self.blocks is None else self.blocks[keep])

@@ -1,5 +1,6 @@
 """Figures of where in a network each area is best matched: the best layer's relative depth per area
-(seed 000's layer–area question) and per-area layer profiles with each area's noise ceiling."""
+(seed 000's layer–area question), per-area layer profiles with each area's noise ceiling, and those profiles
+per image size (Cadena et al.)."""
 from __future__ import annotations
 
 import numpy as np
@@ -15,6 +16,7 @@ from .style import (
     grid,
     layer_label,
     method_panels,
+    pyplot,
 )
 
 
@@ -46,8 +48,10 @@ def layer_profile_figure(layers: pd.DataFrame, scores: pd.DataFrame | None = Non
         return None
     bins = np.minimum((layers["layer_depth"].to_numpy(float) * 10).astype(int), 9)
     data = layers.assign(value=layers["layer_score"], depth=(bins + 0.5) / 10).dropna(subset=["value"])
-    profile = data.groupby(["dataset", "method", "layer_set", "weights", "area", "depth"])["value"].mean().reset_index()
-    fig, panels = grid(profile, ["dataset", "method", "layer_set"], "weights", (5.2, 3.4))
+    keys = ["dataset", "method", "layer_set", "image_size"]
+    profile = data.assign(image_size=data["image_size"].astype(str)).groupby(
+        [*keys, "weights", "area", "depth"])["value"].mean().reset_index()
+    fig, panels = grid(profile, keys, "weights", (5.2, 3.4))
     handles: dict[str, object] = {}
     for ax, rows in panels:
         for area in area_order(rows["area"]):
@@ -73,3 +77,36 @@ def _matching(scores: pd.DataFrame, row: pd.Series, area: str) -> pd.DataFrame:
     for column in ("dataset", "method", "layer_set", "weights"):
         mask &= (scores[column] == row[column]).to_numpy()
     return scores[mask & (scores["area"] == area).to_numpy()]
+def resolution_figure(layers: pd.DataFrame) -> Figure | None:
+    """Cadena et al.'s Figure 3A: per area (columns) and model × method (rows), the per-layer score against the
+    layer's relative depth at each image size (one line per size, darker for larger images; a dot marks each
+    line's best layer), averaged over the area's sites and the model seeds. Drawn for multi-layer models run
+    at two or more single sizes."""
+    single = layers[layers["image_size"].astype(str).str.isdigit()]
+    single = single[single.groupby("unit_key")["layer"].transform("nunique") > 1]
+    keys = ["dataset", "method", "layer_set", "model", "weights"]
+    sizes = single.groupby(keys)["image_size"].transform("nunique")
+    single = single[sizes > 1].dropna(subset=["layer_score"])
+    if single.empty:
+        return None
+    profile = single.assign(size=single["image_size"].astype(int)).groupby(
+        [*keys, "area", "size", "layer_index", "layer_depth"])["layer_score"].mean().reset_index()
+    rows = [k for k in keys if k in ("method", "model") or profile[k].nunique() > 1]
+    fig, panels = grid(profile, rows, "area", (3.0, 2.4), order=area_order(profile["area"]))
+    colors = pyplot().get_cmap("viridis_r")
+    sizes = sorted(profile["size"].unique())
+    color = {size: colors(0.15 + 0.7 * k / max(len(sizes) - 1, 1)) for k, size in enumerate(sizes)}
+    for ax, group in panels:
+        for size, line in group.groupby("size"):
+            line = line.sort_values("layer_depth")
+            ax.plot(line["layer_depth"], line["layer_score"], color=color[size], lw=1.2)
+            best = line.loc[line["layer_score"].idxmax()]
+            ax.plot(best["layer_depth"], best["layer_score"], "o", color=color[size], ms=4)
+        ax.set_xlim(0, 1)
+        ax.set_xlabel("relative depth of layer")
+        ax.set_ylabel(layer_label(group["method"].iloc[0]), fontsize=7)
+    from matplotlib.lines import Line2D
+
+    fig.legend(handles=[Line2D([], [], color=color[size], marker="o", ms=4, label=f"{size} px") for size in sizes],
+               title="image size (dot: best layer)", loc="outside upper center", ncol=len(sizes), fontsize=8)
+    return fig

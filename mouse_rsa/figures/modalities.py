@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from ..analysis.modalities import ALL_AREAS, rank_agreement
-from .style import OTHER_COLOR, WEIGHT_COLORS, Figure, area_order, grid
+from .style import OTHER_COLOR, WEIGHT_COLORS, Figure, area_order, grid, panel_title
 
 LABELLED = 12  # models named next to their points up to this many per panel
 
@@ -38,10 +38,12 @@ def modality_figure(pairs: pd.DataFrame) -> Figure | None:
                 ax.annotate(row.model, (row.rank_a, row.rank_b), fontsize=7, xytext=(3, 3), textcoords="offset points")
         ax.set_xlim(top + 0.7, 0.3)  # best (rank 1) at the right and the top
         ax.set_ylim(top + 0.7, 0.3)
-        stats = (f"ρ={agreement.loc[key, 'spearman']:.2f} τ={agreement.loc[key, 'kendall']:.2f}"
-                 if key in agreement.index else f"{len(rows)} models")
-        settings = f" · {first.settings_key_a}/{first.settings_key_b}" if first.comparison.count(" · ") > 2 else ""
-        ax.set_title(f"{first.method} · {first.layer_set}{settings} · {first.area}\n{stats}", fontsize=9)
+        stats = (rf"Spearman $\rho$ = {agreement.loc[key, 'spearman']:.2f}, Kendall $\tau$ = "  # the font has no Greek
+                 f"{agreement.loc[key, 'kendall']:.2f}" if key in agreement.index else f"{len(rows)} models")
+        settings = f"{first.settings_key_a}/{first.settings_key_b}" if first.comparison.count(" · ") > 2 else ""
+        title = panel_title([("method", first.method), ("layer_set", first.layer_set), ("settings", settings),
+                             ("area", first.area)])
+        ax.set_title(f"{title}\n{stats}", fontsize=9)
         ax.set_xlabel(f"rank on {first.dataset_a}")
         ax.set_ylabel(f"rank on {first.dataset_b}")
     return fig

@@ -83,7 +83,8 @@ def panel_title(parts: list[tuple[str, Any]]) -> str:
     weights and other values on the second (internal keys such as ``rsa_nnls`` never shown)."""
     words = {"layer_set": LAYER_SETS, "weights": WEIGHT_LABELS}
     first = [method_title(v) for c, v in parts if c == "method"]
-    rest = [words.get(c, {}).get(str(v), str(v)) for c, v in parts if c != "method"]
+    rest = [f"{v} px images" if c == "image_size" and str(v).isdigit() else words.get(c, {}).get(str(v), str(v))
+            for c, v in parts if c != "method" and str(v) not in ("", "nan")]
     return "\n".join([*(textwrap.fill(title, TITLE_WIDTH) for title in first), *_join_lines(rest)])
 
 
@@ -143,7 +144,8 @@ def area_order(areas: pd.Series) -> list[str]:
 def grid(data: pd.DataFrame, rows: list[str], column: str | None, size: tuple[float, float],
          order: list[str] | None = None):
     """One titled panel per group of ``data`` by ``rows`` (one line each) × ``column`` (side by side,
-    in ``order`` where given, else latent before all, else sorted).
+    in ``order`` where given, else latent before all, else sorted); the dataset and image size are named
+    in titles only where they vary.
 
     Returns (figure, [(axes, that group's rows), ...]); cells without data are removed.
     """
@@ -155,7 +157,7 @@ def grid(data: pd.DataFrame, rows: list[str], column: str | None, size: tuple[fl
                 sorted(present, key=lambda v: (LAYER_ORDER.get(v, 9), str(v)))) if column else [None]
     fig, axes = pyplot().subplots(len(row_keys), len(col_keys), squeeze=False, layout="constrained",
                                    figsize=(size[0] * len(col_keys), size[1] * len(row_keys)))
-    shown = [i for i, c in enumerate(rows) if c != "dataset" or data[c].nunique() > 1]
+    shown = [i for i, c in enumerate(rows) if c not in ("dataset", "image_size") or data[c].nunique() > 1]
     panels = []
     for i, rkey in enumerate(row_keys):
         in_row = np.logical_and.reduce([data[c] == v for c, v in zip(rows, rkey)] + [np.ones(len(data), bool)])
@@ -171,8 +173,11 @@ def grid(data: pd.DataFrame, rows: list[str], column: str | None, size: tuple[fl
 
 
 def method_panels(table: pd.DataFrame, width: float, height: float):
-    """One panel per method × layer set, side by side."""
-    panel = [panel_title([("method", m), ("layer_set", s)]) for m, s in zip(table["method"], table["layer_set"])]
+    """One panel per method × layer set (× the leaderboard's ``settings`` label where it has one, e.g.
+    ``image_size=64``), side by side."""
+    settings = table["settings"].fillna("").astype(str) if "settings" in table else pd.Series("", index=table.index)
+    panel = [panel_title([("method", m), ("layer_set", s), ("settings", x)])
+             for m, s, x in zip(table["method"], table["layer_set"], settings)]
     return grid(table.assign(panel=panel), [], "panel", (width, height))
 
 

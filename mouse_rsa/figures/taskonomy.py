@@ -60,7 +60,7 @@ def signature_figure(scores: pd.DataFrame, models: pd.DataFrame, areas: pd.DataF
     panels_data = [summary.assign(panel="score by cluster")]
     if areas is not None and len(areas):
         first = areas[areas["model_seed"] == areas.groupby(["dataset", "weights"])["model_seed"].transform("min")]
-        panels_data.append(first.assign(method="rsa_nnls", panel="joint NNLS weight share"))
+        panels_data.append(first.assign(panel="joint NNLS weight share"))  # under the method whose RDMs it fitted
     fig, panels = grid(pd.concat(panels_data, ignore_index=True), ["dataset", "method", "layer_set", "weights"],
                        "panel", (6.5, 3.4), order=["score by cluster", "joint NNLS weight share"])
     for ax, rows in panels:

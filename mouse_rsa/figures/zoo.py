@@ -67,7 +67,7 @@ def pretrained_vs_random_figure(table: pd.DataFrame, tests: pd.DataFrame | None 
     """Each architecture's pretrained against its random chance-corrected score, both with their
     intervals, and the identity line; with ``tests`` (``comparison.compare``'s table) a filled marker is
     a significant difference (Holm-adjusted paired bootstrap p < 0.05), an open one is not."""
-    keys = ["method", "layer_set", "model"]
+    keys = ["method", "layer_set", "settings_key", "model"]
     wide = table.pivot_table(index=keys, columns="weights", values=["mean_score_corrected", "ci_low", "ci_high",
                                                                     "chance_mean"])
     if not {"pretrained", "random"} <= set(wide.columns.get_level_values(1)):
@@ -76,6 +76,8 @@ def pretrained_vs_random_figure(table: pd.DataFrame, tests: pd.DataFrame | None 
     pairs = pairs.dropna(subset=["mean_score_corrected_pretrained", "mean_score_corrected_random"]).reset_index()
     if pairs.empty:
         return None
+    labels = table.drop_duplicates("settings_key").set_index("settings_key")["settings"]
+    pairs["settings"] = pairs["settings_key"].map(labels)
     if tests is not None and not tests.empty:
         p = tests.rename(columns={"model_a": "model"}).set_index(keys)["p_holm"]
         pairs["significant"] = pairs.set_index(keys).index.map(p).to_numpy() < 0.05
@@ -108,8 +110,8 @@ def architecture_figure(table: pd.DataFrame, models: pd.DataFrame) -> Figure | N
     data = table[models["kind"].reindex(table["model"]).fillna("architecture").to_numpy() == "architecture"]
     if data.empty:
         return None
-    height = 0.35 * data.groupby(["dataset", "method", "layer_set"])["model"].nunique().max() + 1.4
-    fig, panels = grid(data, ["dataset", "method"], "layer_set", (6.0, max(3.0, height)))
+    height = 0.35 * data.groupby(["dataset", "method", "layer_set", "settings"])["model"].nunique().max() + 1.4
+    fig, panels = grid(data, ["dataset", "method", "settings"], "layer_set", (6.0, max(3.0, height)))
     for ax, rows in panels:
         order = (rows.assign(first=rows["weights"] != "pretrained").sort_values(["first", "mean_score_corrected"])
                  .drop_duplicates("model")["model"])

@@ -20,13 +20,15 @@ from model_zoo.lazy import lazy_exports
 from ..errors import InvalidInput
 
 if TYPE_CHECKING:
-    from .base import Design, Method, MethodResult, with_chance
+    from .base import Design, Method, MethodResult, site_rows, with_chance
 
-REGISTERED = ("rsa_nnls", "encoding_ridge")  # module names = method names, in the order methods run and are listed
+REGISTERED = ("rsa_nnls", "encoding_ridge", "rsa_layer", "cka", "pls")  # module names = method names, in the order methods run and are listed
+DEFAULT = REGISTERED[0]  # what a unit is scored with unless asked otherwise
 
-__all__ = ["REGISTERED", "Design", "Method", "MethodResult", "all_methods", "get", "resolve", "with_chance"]
+__all__ = ["DEFAULT", "REGISTERED", "Design", "Method", "MethodResult", "all_methods", "get", "resolve",
+           "settings_used", "site_rows", "with_chance"]
 __getattr__, __dir__ = lazy_exports(__name__, {"Design": "base", "Method": "base", "MethodResult": "base",
-                                               "with_chance": "base"})
+                                               "site_rows": "base", "with_chance": "base"})
 
 
 @functools.cache
@@ -43,6 +45,11 @@ def get(name: str) -> Method:
     raise InvalidInput(f"unknown method {name!r}; use {', '.join(m.short for m in all_methods())} (or their full "
                        f"names {', '.join(REGISTERED)}) or all",
                        argument="method")
+
+
+def settings_used() -> tuple[str, ...]:
+    """Every Settings field that some registered method reads (``Method.settings_used``), sorted."""
+    return tuple(sorted({name for method in all_methods() for name in method.settings_used}))
 
 
 def resolve(methods: str | Sequence[str]) -> list[str]:

@@ -7,10 +7,12 @@ responses, not only site RDMs), the name its rows carry, human labels for its sc
 per-layer profile, and the per-layer columns it writes besides ``layer_score``. Its result is plain
 tables without key columns (``mouse_rsa.results`` adds them):
 
-* ``sites``: one row per site with ``SITE_COLUMNS``;
+* ``sites``: one row per site with ``SITE_COLUMNS`` (the runner's ``site_rows`` adds the chance level and
+  NaN where a method has no such number, e.g. RDM ceiling bounds) and any columns of its own;
 * ``layers``: one row per site × layer: site and layer columns, ``layer_score`` (the per-layer
   profile that names the best layer) and the method's ``layer_columns``;
-* ``tables``: further named tables its unit keeps (``rsa_nnls``: the NNLS weights);
+* ``tables``: further named tables its unit keeps (``rsa_nnls``: the NNLS weights; methods that choose a
+  layer in each training fold: ``choices``, see ``choice_rows``);
 * ``arrays``: named arrays its unit keeps in one npz: at least what ``resample_scores`` needs (the
   cross-validated held-out predictions), so that stimulus-bootstrap uncertainty and paired model
   comparisons are computed later from the files alone, without refitting;
@@ -28,7 +30,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -37,24 +39,24 @@ if TYPE_CHECKING:
     from ..features.grams import LayerGrams
     from ..neural.targets import Targets
 
-SITE_COLUMNS = ["area", "cortical_layer", "site", "n_cells", "score", "score_r2", "ceiling", "score_normalized",
-                "chance_mean", "chance_sd", "p_permutation", "score_corrected",
+SITE_COLUMNS = ["area", "cortical_layer", "site", "n_cells", "score", "score_r2", "ceiling", "ceiling_lower",
+                "ceiling_upper", "score_normalized", "chance_mean", "chance_sd", "p_permutation", "score_corrected",
                 "best_layer", "best_layer_index", "best_layer_depth", "best_layer_score", "n_layers"]
-CHANCE_COLUMNS = ["chance_mean", "chance_sd", "p_permutation", "score_corrected"]
 LAYER_BASE = ["area", "cortical_layer", "site", "layer", "layer_index", "layer_depth", "layer_score"]
 
 
 @dataclass(frozen=True)
 class Design:
     """How a unit is cross-validated: the held-out stimulus sets of every repeat, the seed they came from
-    (the cross-validation seed), how many stimulus permutations give its chance level, how a
-    penalised method chooses its penalty (``criterion``: loo or gcv), and where the fits run
-    (``device``: None, numpy on the host; else a torch device, ``mouse_rsa.arrays.scoring_device``)."""
+    (the cross-validation seed), how many stimulus permutations give its chance level, the values of
+    the method's own settings (``options``: its ``Method.settings_used`` fields, e.g. ``ridge_criterion``),
+    and where the fits run (``device``: None, numpy on the host; else a torch device,
+    ``mouse_rsa.arrays.scoring_device``)."""
 
     partitions: list[list[np.ndarray]]
     seed: int
     permutations: int = 0
-    criterion: str = "loo"
+    options: dict[str, Any] = field(default_factory=dict)
     device: str | None = None
 
     def permutation_orders(self, n_stimuli: int) -> np.ndarray:
@@ -103,6 +105,14 @@ class Method(ABC):
         All-ones counts give the unit's own scores."""
 
 
+def site_rows(sites: pd.DataFrame, null: np.ndarray | None) -> pd.DataFrame:
+    """A method's ``sites`` as written: its chance level added (``with_chance``), ``SITE_COLUMNS`` in order
+    (NaN where the method has no such number, e.g. RDM noise-ceiling bounds for a cell-wise score), then
+    the method's own site columns."""
+    sites = with_chance(sites, null)
+    return sites.reindex(columns=[*SITE_COLUMNS, *(c for c in sites.columns if c not in SITE_COLUMNS)])
+
+
 def with_chance(sites: pd.DataFrame, null: np.ndarray | None) -> pd.DataFrame:
     """``sites`` plus each site's chance level from ``null`` (n_permutations, n_sites): the null's mean and
     SD, ``p_permutation`` = (1 + #null ≥ score) / (1 + n_permutations) (ties count against the model), and
@@ -123,15 +133,16 @@ def signed_r2(r):
     return np.sign(r) * r * r
 
 
-def relative_depth(index: np.ndarray | int, n_layers: int) -> np.ndarray:
-    """0 for the first layer, 1 for the last (0 for a one-layer model)."""
-    return np.asarray(index, dtype=np.float64) / (n_layers - 1) if n_layers > 1 else np.zeros_like(index, float)
-
-
 def normalize(r2: np.ndarray, ceiling: np.ndarray) -> np.ndarray:
     """``r2 / ceiling`` where the ceiling is positive, else NaN."""
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(ceiling > 0, r2 / ceiling, np.nan)
+
+
+def rdm_ceilings(targets: Targets) -> dict[str, np.ndarray]:
+    """Each site RDM's split-half noise ceiling and its lower and upper bounds (r² units), for RDM scores."""
+    return {name: np.array([getattr(s, name) for s in targets.sites], dtype=np.float64)
+            for name in ("ceiling", "ceiling_lower", "ceiling_upper")}
 
 
 def site_columns(targets: Targets) -> pd.DataFrame:
@@ -141,13 +152,13 @@ def site_columns(targets: Targets) -> pd.DataFrame:
                          "site": [s.key for s in targets.sites]})
 
 
-def with_best_layer(sites: pd.DataFrame, names: list[str], per_layer: np.ndarray) -> pd.DataFrame:
+def with_best_layer(sites: pd.DataFrame, grams: LayerGrams, per_layer: np.ndarray) -> pd.DataFrame:
     """``sites`` plus the best single layer of each site by ``per_layer`` (n_layers, n_sites): its name,
     index, relative depth and value, and the number of layers (the in-sample argmax of the profile)."""
-    best = np.nanargmax(np.where(np.isfinite(per_layer), per_layer, -np.inf), axis=0)
-    return sites.assign(best_layer=[names[b] for b in best], best_layer_index=best,
-                        best_layer_depth=relative_depth(best, len(names)),
-                        best_layer_score=per_layer[best, np.arange(per_layer.shape[1])], n_layers=len(names))
+    best = np.argmax(np.where(np.isfinite(per_layer), per_layer, -np.inf), axis=0)
+    return sites.assign(best_layer=[grams.names[b] for b in best], best_layer_index=best,
+                        best_layer_depth=grams.depths()[best],
+                        best_layer_score=per_layer[best, np.arange(per_layer.shape[1])], n_layers=grams.n_layers)
 
 
 def layer_rows(grams: LayerGrams, targets: Targets, **values: np.ndarray) -> pd.DataFrame:
@@ -156,5 +167,18 @@ def layer_rows(grams: LayerGrams, targets: Targets, **values: np.ndarray) -> pd.
     site = site_columns(targets).loc[np.repeat(np.arange(n_sites), n_layers)].reset_index(drop=True)
     index = np.tile(np.arange(n_layers), n_sites)
     return site.assign(layer=np.array(grams.names, dtype=object)[index], layer_index=index,
-                       layer_depth=relative_depth(index, n_layers),
+                       layer_depth=grams.depths()[index],
                        **{name: np.asarray(v, dtype=np.float64).T.ravel() for name, v in values.items()})
+
+
+def choice_rows(names: list[str], targets: Targets, chosen: np.ndarray, train: np.ndarray,
+                held_out: np.ndarray) -> pd.DataFrame:
+    """The layer a method chose in each training fold: one row per site × repeat × fold (site-major) with the
+    layer, its score on the training stimuli and on the held-out ones (``chosen``, ``train``, ``held_out``:
+    (repeats, folds, sites))."""
+    site, repeat, fold = np.indices(chosen.transpose(2, 0, 1).shape).reshape(3, -1)
+    keys = np.array([s.key for s in targets.sites], dtype=object)
+    return pd.DataFrame({"site": keys[site], "repeat": repeat, "fold": fold,
+                         "layer": np.array(names, dtype=object)[chosen[repeat, fold, site]],
+                         "layer_index": chosen[repeat, fold, site], "train_score": train[repeat, fold, site],
+                         "held_out_score": held_out[repeat, fold, site]})

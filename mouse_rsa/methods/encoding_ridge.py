@@ -52,6 +52,8 @@ import pandas as pd
 from .. import arrays
 from ..arrays import Device
 from .base import Design, Method, MethodResult, layer_rows, signed_r2, site_columns, with_best_layer
+from .cells import column_r, eigenbasis, resampled_r, site_medians
+from .folds import fold_labels
 
 if TYPE_CHECKING:
     from ..features.grams import LayerGrams
@@ -60,25 +62,6 @@ if TYPE_CHECKING:
 DEFAULT_ALPHAS = np.logspace(-4, 4, 17)  # × mean eigenvalue of the training kernel
 CRITERIA = ("gcv", "loo")
 _COLUMNS = 1024  # response columns (cells × permutations) fitted at once: Uᵀy of every layer is layers × n × this
-
-
-def _training_means(k_train: np.ndarray) -> np.ndarray:
-    """Column means (layers, n) of each training kernel, one 2-D reduction per layer: the rounding of
-    the per-layer solver this replaced, so near-tied penalties are chosen as before."""
-    xp = arrays.namespace(k_train)
-    return xp.stack([xp.mean(k, axis=0) for k in k_train])
-
-
-def _center_train(k: np.ndarray, row: np.ndarray) -> np.ndarray:
-    """Double-centred kernels (layers, n, n) given their column means ``row`` (layers, n)."""
-    xp = arrays.namespace(k)
-    return k - row[:, None, :] - row[:, :, None] + xp.mean(row, axis=1)[:, None, None]
-
-
-def _center_test(k_test: np.ndarray, row: np.ndarray) -> np.ndarray:
-    """Test rows (layers, n_test, n) centred with the training kernels' column means (layers, n)."""
-    xp = arrays.namespace(k_test)
-    return k_test - row[:, None, :] - xp.mean(k_test, axis=2, keepdims=True) + xp.mean(row, axis=1)[:, None, None]
 
 
 @dataclass
@@ -97,13 +80,9 @@ class FoldBasis:
         """Only the ``train`` × ``train`` and ``test`` × ``train`` blocks of ``kernels`` (numpy, or torch on
         the device the fit runs on) are read."""
         xp = arrays.namespace(kernels)
-        k_train = arrays.contiguous(kernels[:, train][:, :, train])     # (numpy puts the layer axis last)
-        row = _training_means(k_train)
-        evals, evecs = xp.linalg.eigh(_center_train(k_train, row))
-        evals = xp.clip(evals, 0.0)
-        k_test = _center_test(arrays.contiguous(kernels[:, test][:, :, train]), row)
+        evals, evecs, test_rows = eigenbasis(kernels, train, test)
         scale = xp.clip(xp.sum(evals, axis=1) / max(len(train) - 1, 1), 1e-300)
-        return cls(evals, evecs, k_test @ evecs, arrays.like(np.asarray(alphas, dtype=np.float64), evals)[None]
+        return cls(evals, evecs, test_rows, arrays.like(np.asarray(alphas, dtype=np.float64), evals)[None]
                    * scale[:, None])
 
     def project(self, yc: np.ndarray) -> np.ndarray:
@@ -206,19 +185,12 @@ def _fit_fold(basis: FoldBasis, y: np.ndarray, train: np.ndarray, test: np.ndarr
     error, best = basis.penalties(uty, criterion)
     chosen = xp.argmin(error, axis=0)
     prediction = basis.predict(uty, best, chosen) + y_mean
-    fold = _Fold(arrays.host(_column_r(prediction, y[test])), arrays.host(prediction))
+    fold = _Fold(arrays.host(column_r(prediction, y[test])), arrays.host(prediction))
     if per_layer:
         every = basis.predict(uty, best) + y_mean
-        fold.layer_r = arrays.host(xp.stack([_column_r(p, y[test]) for p in every]))
+        fold.layer_r = arrays.host(xp.stack([column_r(p, y[test]) for p in every]))
         fold.at_edge = arrays.host((best == 0) | (best == basis.grid.shape[1] - 1))
     return fold
-
-
-def _fold_labels(folds: list[np.ndarray], n_stimuli: int) -> np.ndarray:
-    labels = np.full(n_stimuli, -1, dtype=np.int64)
-    for k, test in enumerate(folds):
-        labels[test] = k
-    return labels
 
 
 def encode(grams: LayerGrams, responses: np.ndarray, partitions: list[list[np.ndarray]],
@@ -256,45 +228,9 @@ def encode(grams: LayerGrams, responses: np.ndarray, partitions: list[list[np.nd
                 permuted = xp.concat([responses[order] for order in chunk], axis=1)
                 r = _fit_fold(basis, permuted, train, test, criterion, per_layer=False).nested_r
                 null[first:first + len(chunk)] += r.reshape(len(chunk), n_cells)
-    labels = np.stack([_fold_labels(folds, n_stim) for folds in partitions])
+    labels = np.stack([fold_labels(folds, n_stim) for folds in partitions])
     return EncodingResult(layer_r / n_folds, nested_r / n_folds, edge / n_folds, grams.names, predictions, labels,
                           null / n_folds)
-
-
-def _column_r(pred: np.ndarray, obs: np.ndarray) -> np.ndarray:
-    """Pearson r over stimuli (axis 0) of every column of ``pred`` with ``obs``; 0 where undefined (as
-    ``rdm.pearson``, in the arrays' namespace)."""
-    xp = arrays.namespace(pred, obs)
-    a, b = pred - xp.mean(pred, axis=0, keepdims=True), obs - xp.mean(obs, axis=0, keepdims=True)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        r = xp.sum(a * b, axis=0) / xp.sqrt(xp.sum(a * a, axis=0) * xp.sum(b * b, axis=0))
-    return xp.where(xp.isfinite(r), r, 0.0)
-
-
-def _site_medians(values: np.ndarray, cell_site: np.ndarray, sites: list[str]) -> np.ndarray:
-    """Median over each site's cells of ``values`` (..., cells): (..., sites)."""
-    return np.stack([np.median(values[..., cell_site == site], axis=-1) for site in sites], axis=-1)
-
-
-def resampled_r(predictions: np.ndarray, folds: np.ndarray, observed: np.ndarray, counts: np.ndarray) -> np.ndarray:
-    """Nested r per resample and cell (resamples, cells): within each fold, the Pearson r over its
-    held-out stimuli with each stimulus weighted by how often a resample draws it, averaged over folds
-    and repeats (a fold with fewer than two distinct stimuli drawn counts as r = 0, as a constant fold does)."""
-    total = np.zeros((len(counts), observed.shape[1]))
-    n_folds = 0
-    for repeat in range(len(predictions)):
-        for fold in np.unique(folds[repeat]):
-            held = folds[repeat] == fold
-            p, y, w = predictions[repeat][held].astype(np.float64), observed[held], counts[:, held].astype(np.float64)
-            n = w.sum(axis=1, keepdims=True)
-            with np.errstate(invalid="ignore", divide="ignore"):
-                sp, sy = w @ p, w @ y
-                cov = w @ (p * y) - sp * sy / n
-                var_p, var_y = w @ (p * p) - sp * sp / n, w @ (y * y) - sy * sy / n
-                r = cov / np.sqrt(var_p * var_y)
-            total += np.where(np.isfinite(r) & (var_p > 0) & (var_y > 0), r, 0.0)
-            n_folds += 1
-    return total / n_folds
 
 
 class EncodingRidge(Method):
@@ -310,7 +246,8 @@ class EncodingRidge(Method):
     def score(self, grams: LayerGrams, targets: Targets, design: Design) -> MethodResult:
         if targets.cell_means is None or targets.cell_reliability is None or targets.cell_site is None:
             raise ValueError("encoding needs single-cell targets")
-        result = encode(grams, targets.cell_means, design.partitions, criterion=design.criterion,
+        criterion = design.options.get("ridge_criterion", "loo")
+        result = encode(grams, targets.cell_means, design.partitions, criterion=criterion,
                         null_orders=design.permutation_orders(targets.n_stimuli), device=design.device)
         keys = [site.key for site in targets.sites]
         rows, per_layer, edge = [], [], []
@@ -326,14 +263,14 @@ class EncodingRidge(Method):
         sites = pd.concat([site_columns(targets), pd.DataFrame(rows)], axis=1)
         profile = np.stack(per_layer, axis=1)
         layers = layer_rows(grams, targets, layer_score=profile, encoding_alpha_at_edge=np.stack(edge, axis=1))
-        return MethodResult(with_best_layer(sites, grams.names, profile), layers,
+        return MethodResult(with_best_layer(sites, grams, profile), layers,
                             arrays={"predictions": result.predictions, "folds": result.folds.astype(np.int16)},
-                            null=_site_medians(result.null, targets.cell_site, keys))
+                            null=site_medians(result.null, targets.cell_site, keys))
 
     def resample_scores(self, arrays: dict[str, np.ndarray], target: dict[str, np.ndarray],
                         counts: np.ndarray) -> np.ndarray:
         r = resampled_r(arrays["predictions"], arrays["folds"], target["cell_means"], counts)
-        return _site_medians(r, target["cell_site"], [str(s) for s in target["sites"]])
+        return site_medians(r, target["cell_site"], [str(s) for s in target["sites"]])
 
 
 METHOD = EncodingRidge()

@@ -14,3 +14,11 @@ def stimulus_folds(n_stimuli: int, folds: int, repeats: int, seed: int) -> list[
     stimuli = np.arange(n_stimuli)
     return [[test for _, test in KFold(folds, shuffle=True, random_state=rng.randint(2**31 - 1)).split(stimuli)]
             for _ in range(repeats)]
+
+
+def fold_labels(folds: list[np.ndarray], n_stimuli: int) -> np.ndarray:
+    """The fold that holds out each stimulus (n_stimuli,), -1 for a stimulus no fold holds out."""
+    labels = np.full(n_stimuli, -1, dtype=np.int64)
+    for k, test in enumerate(folds):
+        labels[test] = k
+    return labels

@@ -30,6 +30,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import linalg, optimize
 
+from .folds import fold_labels
+
 JITTER = 1e-12          # × mean diagonal of each training Gram (see module docstring)
 _MAX_PIVOTS = 100       # block-principal-pivoting rounds before the scipy fallback
 _FEW = 16               # unfinished problems left to the scipy fallback (the slow tail of single exchanges)
@@ -83,9 +85,7 @@ def held_out_predictions(layer_vectors: np.ndarray, fit: CVNNLSFit, repeat: int,
     ``folds``): a cell between stimuli of folds a and b gets the mean of those two folds' fits (one fit
     when a = b), exactly as the score was computed. Only cells touching a fold are multiplied by its fit."""
     x = np.asarray(layer_vectors, dtype=np.float64)
-    labels = np.full(n_stimuli, -1)
-    for k, test in enumerate(folds):
-        labels[test] = k
+    labels = fold_labels(folds, n_stimuli)
     i, j = np.triu_indices(n_stimuli, k=1)
     a, b = labels[i], labels[j]
     prediction = np.zeros((len(x), fit.weights.shape[2]))
@@ -115,9 +115,7 @@ def _check_inputs(layer_vectors: np.ndarray, site_vectors: np.ndarray, n_stimuli
 
 def _pair_blocks(folds: list[np.ndarray], pairs: tuple[np.ndarray, np.ndarray], n_stimuli: int) -> np.ndarray:
     """Block index a·F + b (a ≤ b the folds of its two stimuli) of every RDM cell."""
-    labels = np.full(n_stimuli, -1)
-    for k, test in enumerate(folds):
-        labels[test] = k
+    labels = fold_labels(folds, n_stimuli)
     if (labels < 0).any():
         raise ValueError("the folds of a partition must cover every stimulus")
     a, b = labels[pairs[0]], labels[pairs[1]]

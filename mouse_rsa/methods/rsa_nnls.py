@@ -20,27 +20,24 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
-from ..rdm import correlation_matrix, pair_weights, permuted_pairs, upper
-from .base import Design, Method, MethodResult, layer_rows, normalize, signed_r2, site_columns, with_best_layer
+from ..rdm import layer_profile, pair_weights, permuted_pairs, upper, weighted_pearson
+from .base import (
+    Design,
+    Method,
+    MethodResult,
+    layer_rows,
+    normalize,
+    rdm_ceilings,
+    signed_r2,
+    site_columns,
+    with_best_layer,
+)
 from .nnls import CVNNLSFit, fit_cv_nnls, held_out_predictions
 
 if TYPE_CHECKING:
     from ..features.grams import LayerGrams
     from ..neural.targets import Targets
-
-
-def layer_profile(layer_vectors: np.ndarray, site_vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Pearson and Spearman r of every layer RDM with every site RDM.
-
-    ``layer_vectors`` (n_pairs, n_layers) and ``site_vectors`` (n_pairs, n_sites) are upper
-    triangles; each result is (n_layers, n_sites), NaN where an RDM is constant. Every column is
-    ranked once.
-    """
-    pearson = correlation_matrix(layer_vectors, site_vectors)
-    spearman = correlation_matrix(stats.rankdata(layer_vectors, axis=0), stats.rankdata(site_vectors, axis=0))
-    return pearson, spearman
 
 
 def nnls_rows(fit: CVNNLSFit, names: list[str], targets: Targets) -> pd.DataFrame:
@@ -69,16 +66,16 @@ class RSANNLS(Method):
         pearson, spearman = layer_profile(layer_vectors, site_vectors)
         fit = fit_cv_nnls(layer_vectors, site_vectors, targets.n_stimuli, design.partitions)
         r = fit.scores.mean(axis=0)
-        ceiling = np.array([s.ceiling for s in targets.sites])
+        ceilings = rdm_ceilings(targets)
         n_cells = [s.n_cells if targets.cell_means is not None else np.nan for s in targets.sites]
-        sites = site_columns(targets).assign(n_cells=n_cells, score=r, score_r2=signed_r2(r), ceiling=ceiling,
-                                             score_normalized=normalize(signed_r2(r), ceiling))
+        sites = site_columns(targets).assign(n_cells=n_cells, score=r, score_r2=signed_r2(r), **ceilings,
+                                             score_normalized=normalize(signed_r2(r), ceilings["ceiling"]))
         layers = layer_rows(grams, targets, layer_score=pearson, rsa_spearman=spearman)
         predictions = np.stack([held_out_predictions(layer_vectors, fit, k, folds, targets.n_stimuli)
                                 for k, folds in enumerate(design.partitions)]).astype(np.float32)
         weighted = (fit.weights > 0).any(axis=(1, 3))                            # (repeats, sites)
         null = null_scores(layer_vectors, site_vectors, targets.n_stimuli, design)
-        return MethodResult(with_best_layer(sites, grams.names, pearson), layers,
+        return MethodResult(with_best_layer(sites, grams, pearson), layers,
                             {"nnls": nnls_rows(fit, grams.names, targets)},
                             arrays={"predictions": predictions, "weighted": weighted}, null=null)
 
@@ -114,14 +111,9 @@ def resampled_r(predictions: np.ndarray, weighted: np.ndarray, site_vectors: np.
     scores = np.zeros((len(counts), y.shape[1]))
     for first in range(0, len(counts), 256):                  # 256 resamples × n_pairs weights at a time
         w = pair_weights(counts[first:first + 256])
-        n = w.sum(axis=1, keepdims=True)
-        sy, syy = w @ y, w @ (y * y)
         for p, used in zip(predictions.astype(np.float64), weighted):
-            sp = w @ p
-            with np.errstate(invalid="ignore", divide="ignore"):
-                var_p = w @ (p * p) - sp * sp / n
-                r = (w @ (p * y) - sp * sy / n) / np.sqrt(var_p * (syy - sy * sy / n))
-            scores[first:first + 256] += np.where(used & np.isfinite(r) & (var_p > 0), r, 0.0)
+            r = weighted_pearson(w, p, y)
+            scores[first:first + 256] += np.where(used & np.isfinite(r), r, 0.0)
     return scores / len(predictions)
 
 

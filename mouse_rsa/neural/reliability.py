@@ -1,4 +1,4 @@
-"""How reliable are single cells and neural-site RDMs: split-half, oracle, RDM noise ceiling.
+"""How reliable are single cells and neural-site RDMs: split-half, oracle, RDM noise ceiling and its bounds.
 
 All functions take single-trial responses shaped cells × trials × stimuli (NaN = missing trial)
 and a seed for the random trial splits; the same seed gives the same numbers.
@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import contextlib
 import warnings
+from dataclasses import dataclass
 
 import numpy as np
 
-from ..rdm import rdm, upper
+from ..rdm import pearson, rdm, upper
 
 DEFAULT_THRESHOLD = 0.75  # seed 001: cells with split-half reliability >= 0.75
 DEFAULT_SPLITS = 10
@@ -109,6 +110,45 @@ def select_reliable(reliability: np.ndarray, threshold: float = DEFAULT_THRESHOL
     return np.nan_to_num(reliability, nan=-np.inf) >= threshold
 
 
+@dataclass(frozen=True)
+class RDMCeiling:
+    """A site RDM's noise ceiling and its bounds, in r² units (squared correlations).
+
+    ``ceiling``: the split-half reliability of the RDM, Spearman–Brown corrected: the largest r² a
+    model RDM can reach against the full-data RDM (mean over splits). ``lower`` and ``upper``: Nili et
+    al. (2014)'s bounds with the two halves of each split as the two "subjects", computed as
+    rsatoolbox's ``boot_noise_ceiling`` (method ``corr``): lower = the r of each half's RDM with the
+    other half's (leave one subject out), upper = the mean r of each half's RDM with the pool of both
+    (the mean of the z-scored half RDMs, the subject left in); each averaged over splits, then
+    squared (keeping the sign of a negative r). For a split-half r ρ ≥ 0 the ceiling lies between
+    them: ρ² ≤ 2ρ/(1+ρ) ≤ (1+ρ)/2.
+    """
+
+    ceiling: float
+    lower: float
+    upper: float
+
+
+def rdm_noise_ceiling(responses: np.ndarray, n_splits: int = DEFAULT_SPLITS, seed: int = 0) -> RDMCeiling:
+    """Noise ceiling of a site's RDM and its Nili bounds (``RDMCeiling``) from the same random split-halves.
+
+    For each split, an RDM is built from each half's trial-averaged population responses and the two
+    upper triangles are compared (Pearson).
+    """
+    responses = _check_responses(responses)
+    _, n_trials, n_stimuli = responses.shape
+    ceiling, lower, upper_r = [], [], []
+    for a, b in zip(*_half_means(responses, _trial_splits(n_trials, n_stimuli, n_splits, seed))):
+        halves = np.stack([upper(rdm(fill_missing(a).T)), upper(rdm(fill_missing(b).T))])
+        r = float(pearson(halves[0], halves[1]))
+        pooled = ((halves - halves.mean(axis=1, keepdims=True)) / halves.std(axis=1, keepdims=True)).mean(axis=0)
+        ceiling.append(spearman_brown(r))
+        lower.append(r)
+        upper_r.append(float(np.mean(pearson(halves, pooled[None], axis=1))))
+    low, high = float(np.mean(lower)), float(np.mean(upper_r))
+    return RDMCeiling(float(np.mean(ceiling)), np.sign(low) * low ** 2, high ** 2)
+
+
 def rdm_split_half_reliability(responses: np.ndarray, n_splits: int = DEFAULT_SPLITS, seed: int = 0) -> float:
     """Noise ceiling of a site's RDM: split-half reliability of the RDM, Spearman–Brown corrected.
 
@@ -116,13 +156,7 @@ def rdm_split_half_reliability(responses: np.ndarray, n_splits: int = DEFAULT_SP
     upper triangles are correlated (Pearson). The mean stepped-up correlation over splits estimates
     the highest r² a model RDM can reach against the full-data RDM.
     """
-    responses = _check_responses(responses)
-    _, n_trials, n_stimuli = responses.shape
-    values = []
-    for a, b in zip(*_half_means(responses, _trial_splits(n_trials, n_stimuli, n_splits, seed))):
-        r = np.corrcoef(upper(rdm(fill_missing(a).T)), upper(rdm(fill_missing(b).T)))[0, 1]
-        values.append(spearman_brown(r))
-    return float(np.mean(values))
+    return rdm_noise_ceiling(responses, n_splits, seed).ceiling
 
 
 def fill_missing(means: np.ndarray) -> np.ndarray:

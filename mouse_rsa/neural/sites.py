@@ -42,13 +42,16 @@ def parse_site_key(key: str) -> tuple[str, str]:
 
 @dataclass
 class SiteRDM:
-    """One neural site's target: its RDM over stimuli and the RDM's split-half noise ceiling."""
+    """One neural site's target: its RDM over stimuli, the RDM's split-half noise ceiling and that
+    ceiling's lower and upper bounds (Nili et al. 2014; ``reliability.RDMCeiling``), all in r² units."""
 
     area: str
     cortical_layer: str
     n_cells: int
     rdm: np.ndarray
     ceiling: float = float("nan")
+    ceiling_lower: float = float("nan")
+    ceiling_upper: float = float("nan")
 
     @property
     def key(self) -> str:
@@ -74,7 +77,7 @@ def select_sites(
     n_splits: int = rel.DEFAULT_SPLITS,
     seed: int = 0,
 ) -> SiteSelection:
-    """Split-half reliability per cell, reliable cells grouped into sites, RDM and ceiling per site.
+    """Split-half reliability per cell, reliable cells grouped into sites, RDM and ceiling (with bounds) per site.
 
     Sites with fewer than ``min_cells`` reliable cells are dropped and listed in ``dropped``.
     Sites are ordered by area (VISp, VISl, VISal, VISpm, VISam, VISrl, LGd, LP) then cortical layer
@@ -98,8 +101,8 @@ def select_sites(
                 dropped.append({"area": area, "cortical_layer": layer, "n_cells": int(in_site.sum()),
                                 "n_reliable": len(cells)})
                 continue
-            ceiling = rel.rdm_split_half_reliability(ds.responses[cells], n_splits=n_splits, seed=seed)
-            site = SiteRDM(area, layer, len(cells), rdm(means[cells].T), ceiling)
+            noise = rel.rdm_noise_ceiling(ds.responses[cells], n_splits=n_splits, seed=seed)
+            site = SiteRDM(area, layer, len(cells), rdm(means[cells].T), noise.ceiling, noise.lower, noise.upper)
             sites.append(site)
             index[site.key] = cells
     return SiteSelection(reliability, reliable, sites, index,

@@ -25,7 +25,7 @@ from .sites import SiteRDM, parse_site_key, select_sites
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp")
 CEILING_SUFFIXES = {"_ceiling_r": 2.0, "_ceiling": 1.0}  # suffix → power that gives r² units
-TARGETS_SCHEMA = 1  # layout of the cached site selection (dataset_targets)
+TARGETS_SCHEMA = 2  # layout of the cached site selection (dataset_targets); 2: ceiling bounds
 
 
 @dataclass
@@ -86,9 +86,9 @@ def dataset_targets(ds: NeuralDataset, settings: Settings) -> Targets:
         arrays = _select(ds, settings)
         if settings.use_cache:
             save_cached(path, lambda p: save_checked(p, TARGETS_SCHEMA, arrays))
-    sites = [SiteRDM(str(area), str(layer), int(n), matrix, float(ceiling)) for area, layer, n, matrix, ceiling
+    sites = [SiteRDM(str(area), str(layer), int(n), matrix, *map(float, ceilings)) for area, layer, n, matrix, *ceilings
              in zip(arrays["site_area"], arrays["site_layer"], arrays["site_n_cells"], arrays["site_rdm"],
-                    arrays["site_ceiling"])]
+                    arrays["site_ceiling"], arrays["site_ceiling_lower"], arrays["site_ceiling_upper"])]
     return Targets(ds.name, content, key, ds.stimuli, sites, arrays["cell_means"], arrays["cell_reliability"],
                    arrays["cell_site"])
 
@@ -106,7 +106,8 @@ def _select(ds: NeuralDataset, settings: Settings) -> dict[str, np.ndarray]:
             "site_layer": np.array([s.cortical_layer for s in selection.sites], dtype="U"),
             "site_n_cells": np.array([s.n_cells for s in selection.sites], dtype=np.int64),
             "site_rdm": np.stack([s.rdm for s in selection.sites]),
-            "site_ceiling": np.array([s.ceiling for s in selection.sites], dtype=np.float64),
+            **{f"site_{name}": np.array([getattr(s, name) for s in selection.sites], dtype=np.float64)
+               for name in ("ceiling", "ceiling_lower", "ceiling_upper")},
             "cell_means": np.ascontiguousarray(selection.cell_means[index].T),
             "cell_reliability": selection.reliability[index],
             "cell_site": np.concatenate([[s.key] * s.n_cells for s in selection.sites]).astype("U")}

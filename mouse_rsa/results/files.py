@@ -30,19 +30,26 @@ import pandas as pd
 
 from ..cache import atomic_path, check_folder, digest, path_part
 from ..methods.base import LAYER_BASE, SITE_COLUMNS
+from ..settings import METHOD_SETTINGS
 
 MODEL_FIELDS = ["model", "weights", "weights_source", "model_seed", "method", "layer_set"]
 # every field of a unit's key; ``settings_key`` digests those that make two models' rows comparable
 KEY_COLUMNS = ["unit_key", "settings_key", "dataset", "dataset_hash", "targets_key", *MODEL_FIELDS, "cv_seed",
-               "target_seed", "folds", "repeats", "permutations", "ridge_criterion", "max_dim", "bn_calibration",
-               "reliability_threshold", "min_cells", "reliability_splits", "precision", "device", "code_version",
-               "code_fingerprint"]  # ridge_criterion: the method-specific settings (``Method.settings_used``)
+               "target_seed", "folds", "repeats", "permutations", *METHOD_SETTINGS, "max_dim", "image_size",
+               "bn_calibration", "reliability_threshold", "min_cells", "reliability_splits", "precision", "device",
+               "code_version", "code_fingerprint"]
 NOT_SETTINGS = {"unit_key", "settings_key", *MODEL_FIELDS, "device"}  # identity of the model, or how it ran
 SCORE_COLUMNS = KEY_COLUMNS + SITE_COLUMNS
 # layer and method tables carry the unit key and the columns needed to read them alone; readers join the rest
-SHORT_KEY = ["unit_key", "dataset", "model", "weights", "model_seed", "method", "layer_set"]
+SHORT_KEY = ["unit_key", "dataset", "model", "weights", "model_seed", "method", "layer_set", "image_size"]
 LAYER_COLUMNS = SHORT_KEY + LAYER_BASE
 TABLES = {"scores": SCORE_COLUMNS, "layers": LAYER_COLUMNS}
+TEXT = {"image_size": str, "layer": str, "best_layer": str}  # names that may look like numbers ("64", a layer "0")
+
+
+def read_csv(path: Path) -> pd.DataFrame:
+    """One of a unit's tables, its name columns read as text."""
+    return pd.read_csv(path, dtype=TEXT)
 
 
 @dataclass
@@ -96,12 +103,13 @@ def layer_set_slug(layer_set: str) -> str:
 
 
 def unit_stem(key: dict[str, Any]) -> str:
-    """``<weights>-seed<model seed>-<layer set>-<method>-<8 hex of the unit key>``."""
+    """``<weights>-seed<model seed>-<layer set>[-<image size>px]-<method>-<8 hex of the unit key>``."""
     weights = key["weights"]
     source = str(key["weights_source"])
     if source.startswith("file:"):
         weights = f"{weights}-file{source.rsplit(':', 1)[-1][:8]}"
-    return (f"{weights}-seed{key['model_seed']}-{layer_set_slug(key['layer_set'])}-{path_part(key['method'])}-"
+    size = "" if key.get("image_size", "native") == "native" else f"-{path_part(key['image_size'])}px"
+    return (f"{weights}-seed{key['model_seed']}-{layer_set_slug(key['layer_set'])}{size}-{path_part(key['method'])}-"
             f"{key['unit_key'][:8]}")
 
 
@@ -212,18 +220,21 @@ def read_unit(out: Path | str, key: dict[str, Any]) -> dict[str, pd.DataFrame]:
     """The tables of a finished unit (see ``finished``), with key columns."""
     path = sidecar_path(out, key)
     record = read_sidecar(path)
-    return {part: pd.read_csv(path.parent / entry["name"]) for part, entry in record["files"].items()
+    return {part: read_csv(path.parent / entry["name"]) for part, entry in record["files"].items()
             if entry["name"].endswith(".csv")}
 
 
 def write_targets(out: Path | str, targets) -> Path:
     """What scores are measured against, once per target key: the site RDMs (upper triangles) and
-    ceilings, and for cell data each reliable cell's trial means and site (the stimulus bootstrap of
-    encoding scores reads them); written again when the file there cannot be read (truncated, damaged)."""
+    ceilings (with their lower and upper bounds), and for cell data each reliable cell's trial means and
+    site (the stimulus bootstrap of cell-wise scores reads them); written again when the file there cannot
+    be read (truncated, damaged)."""
     path = Path(out) / path_part(targets.name) / f"targets-{targets.key}.npz"
     if not _readable_npz(path):
         arrays = {"sites": np.array([s.key for s in targets.sites], dtype="U"), "vectors": targets.site_vectors(),
                   "ceilings": np.array([s.ceiling for s in targets.sites]),
+                  "ceilings_lower": np.array([s.ceiling_lower for s in targets.sites]),
+                  "ceilings_upper": np.array([s.ceiling_upper for s in targets.sites]),
                   "n_stimuli": np.array(targets.n_stimuli, dtype=np.int64)}
         if targets.cell_means is not None:
             arrays |= {"cell_means": targets.cell_means, "cell_site": np.asarray(targets.cell_site, dtype="U")}

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InvalidInput, MouseRSAWarning, warn_once
-from .files import KEY_COLUMNS, SHORT_KEY, TABLES, path_part, read_sidecar
+from .files import KEY_COLUMNS, SHORT_KEY, TABLES, path_part, read_csv, read_sidecar
 from .validate import table_problem
 
 
@@ -60,7 +60,7 @@ def _read_part(directory: Path | str, part: str) -> pd.DataFrame:
         keys.append(record["key"])
         if entry is None:
             continue
-        table = pd.read_csv(path.parent / entry["name"])
+        table = read_csv(path.parent / entry["name"])
         problem = table_problem(table, TABLES.get(part, SHORT_KEY))
         if problem:
             warn_malformed(f"{path.parent / entry['name']}: {problem}")

@@ -119,7 +119,9 @@ def dry_run(units: Sequence[Unit], options: ClusterOptions | None = None) -> str
     for group in groups:
         s = group[0].settings
         methods = ", ".join(u.method for u in group)
-        lines.append(f"  {group[0].model} {group[0].weights} model seed {s.model_seed} layers {s.layers}: {methods}")
+        size = "" if s.image_size is None else f" image size {s.image_size_label} px"
+        lines.append(f"  {group[0].model} {group[0].weights} model seed {s.model_seed} layers {s.layers}{size}: "
+                     f"{methods}")
     return "\n".join(lines)
 
 
