@@ -546,8 +546,8 @@ def _option_names(parser: argparse.ArgumentParser) -> dict[str, str]:
         longs = [o for o in action.option_strings if o.startswith("--")]
         if longs and action.dest != "help":
             names.setdefault(action.dest, longs[0])
-    for field, option in SEVERAL.items():  # a Settings field whose option lists several values
-        if option in names.values():
+    for field, option in SEVERAL.items():  # a Settings field whose option (dest ``<field>s``) lists several values
+        if f"{field}s" in names:
             names[field] = option
     return names
 
