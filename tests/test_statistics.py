@@ -15,6 +15,7 @@ from mouse_rsa.features import Run, extract
 from mouse_rsa.identical import same_network
 from mouse_rsa.leaderboard import rank
 from mouse_rsa.methods import Design, encoding_ridge, nnls, rsa_nnls, with_chance
+from mouse_rsa.methods.cells import site_medians
 from mouse_rsa.methods.folds import stimulus_folds
 from mouse_rsa.rdm import rdm, upper
 from mouse_rsa.resampling import UnitScores, interval, seed_bootstrap, stimulus_counts
@@ -49,8 +50,8 @@ def test_encoding_chance_level_is_calibrated_on_null_sites():
     result = encoding_ridge.encode(grams, responses, partitions, null_orders=design.permutation_orders(n))
     site = np.repeat(np.arange(n_sites), per_site).astype(str)
     keys = [str(k) for k in range(n_sites)]
-    score = encoding_ridge._site_medians(result.nested_r, site, keys)
-    null = encoding_ridge._site_medians(result.null, site, keys)
+    score = site_medians(result.nested_r, site, keys)
+    null = site_medians(result.null, site, keys)
     table = with_chance(pd.DataFrame({"score": score}), null)
     assert 0.01 <= (table["p_permutation"] < 0.05).mean() <= 0.10
     corrected = table["score_corrected"]

@@ -45,7 +45,7 @@ NO_DASHBOARD = {"dashboard_address": ":0"}  # any free port: tests may run side 
 
 def _units():
     """2 models × their weights × 2 seeds × 2 methods = 8 units in 4 feature groups."""
-    return plan(MODELS, SETTINGS, weights="both", methods="all", seeds=SEEDS)
+    return plan(MODELS, SETTINGS, weights="both", methods=["rsa", "encoding"], seeds=SEEDS)
 
 
 def _tree(directory: Path) -> dict[str, bytes]:
@@ -79,7 +79,7 @@ def reference(tmp_path_factory, demo):
     try:
         with threadpool_limits(limits=1):
             for seed in SEEDS:
-                benchmark(MODELS, SETTINGS.replace(model_seed=seed), weights="both", methods="all", out=out,
+                benchmark(MODELS, SETTINGS.replace(model_seed=seed), weights="both", methods=["rsa", "encoding"], out=out,
                           progress=False)
     finally:
         torch.set_num_threads(threads)
@@ -210,7 +210,7 @@ def test_slurm_dry_run_prints_the_job_script_without_slurm(tmp_path, capsys, mon
     assert shutil.which("sbatch") is None
     out = tmp_path / "never"
     code = main(["sweep", "--model", "pixels", "random_features", "--dataset", "demo", "--seeds", "0", "1",
-                 "--method", "all", "--out", str(out), "--cluster", "slurm", "--jobs", "4", "--cores", "8",
+                 "--method", "rsa", "encoding", "--out", str(out), "--cluster", "slurm", "--jobs", "4", "--cores", "8",
                  "--memory", "32GiB", "--walltime", "01:30:00", "--gpus", "1", "--queue", "gpu",
                  "--job-extra=--account=lab", "--dry-run"])
     printed = capsys.readouterr().out
