@@ -280,14 +280,14 @@ def test_the_api_raises_mouse_rsa_errors_with_the_cli_words(capsys, tmp_path, de
     assert error_line(capsys, "analyze", str(out)) == f"mouse-rsa: error: {err.value}\n"
 
 
-def test_the_readme_python_snippet_runs_as_written(tmp_path, monkeypatch, demo):
+def test_the_readme_python_snippet_runs_as_written(tmp_path, monkeypatch, demo_results):  # its features cached
     snippet = README.split("The same from Python")[1].split("```python\n")[1].split("```")[0]
     monkeypatch.chdir(tmp_path)
     namespace: dict = {}
     exec(compile(snippet, "README.md", "exec"), namespace)  # noqa: S102 - the README's own code
-    assert set(namespace["table"]["model"]) == {"alexnet", "squeezenet1_1", "mobilenet_v2"}
+    assert set(namespace["table"]["model"]) == {"mobilenet_v2", "gabor", "pixels"}
     compared = namespace["found"].table
-    assert len(compared) == 1 and {compared["model_a"][0], compared["model_b"][0]} == {"alexnet", "mobilenet_v2"}
+    assert len(compared) == 1 and {compared["model_a"][0], compared["model_b"][0]} == {"mobilenet_v2", "gabor"}
 
 
 # 6. logs and pipes ----------------------------------------------------------------------------------------
